@@ -1,0 +1,556 @@
+/* cli: see cli.h.  Options follow DESIGN.md: they may come before or
+ * after the pipeline and node names (GNU getopt permutes them). */
+#include "cli.h"
+#include "dag.h"
+#include "fs.h"
+#include "inspect.h"
+#include "kernel.h"
+#include "lineage.h"
+#include "pipeline.h"
+#include "plan.h"
+#include "sched.h"
+#include "state.h"
+#include "store.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct cli {
+	int jobs, dry_run, keep_going, force_all, json, quiet, verbose;
+	const char *salt, *state_dir;
+	char **force;
+	int n_force;
+	const char *pipeline_filter, *status_filter;
+	int limit;
+	char **args;        /* positional arguments after the command */
+	int n_args;
+	char *argv_text;
+};
+
+static const char usage_text[] =
+	"usage: dagrun [run] [options] PIPELINE [NODE...]\n"
+	"       dagrun explain PIPELINE NODE\n"
+	"       dagrun runs [--pipeline NAME] [--status S] [--limit N]\n"
+	"       dagrun show RUN [NODE]\n"
+	"       dagrun dag PIPELINE\n"
+	"       dagrun help [TASK] | version\n"
+	"\n"
+	"options:\n"
+	"  -j, --jobs N       run up to N nodes at once (default: cores)\n"
+	"      --salt S       a new lineage: every key changes\n"
+	"  -n, --dry-run      print what would run and why; run nothing\n"
+	"      --force NODE   run NODE even if cached (repeatable)\n"
+	"      --force-all    run every node\n"
+	"  -k, --keep-going   let independent branches finish after a failure\n"
+	"      --state DIR    state folder (also DAGRUN_STATE; default ROOT/state)\n"
+	"      --json         machine-readable output\n"
+	"  -q, --quiet        only failures\n"
+	"  -v, --verbose      every event, with reasons\n"
+	"\n"
+	"exit codes: 0 done, 1 a node failed, 2 bad pipeline, config or\n"
+	"command line, 3 internal or environment error\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "dagrun: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n(see 'dagrun help')\n");
+	return 2;
+}
+
+static int report(const struct err *e)
+{
+	const char *prefix = e->kind == ERR_USER ? "" : "dagrun: ";
+
+	fprintf(stderr, "%s%s%s\n", prefix, e->kind == ERR_USER ? "" :
+		e->kind == ERR_IO ? "io error: " : "internal error: ", e->msg);
+	if (e->kind == ERR_USER && e->count > 1)
+		fprintf(stderr, "dagrun: %d errors\n", e->count);
+	if (e->kind == ERR_INTERNAL && e->src_file)
+		fprintf(stderr, "  (raised at %s:%d)\n", e->src_file, e->src_line);
+	return err_exit_code(e);
+}
+
+static char *join_argv(int argc, char **argv)
+{
+	struct strbuf sb;
+	int i;
+
+	sb_init(&sb);
+	for (i = 0; i < argc; i++)
+		sb_addf(&sb, "%s%s", i ? " " : "", argv[i]);
+	return sb_detach(&sb);
+}
+
+static int parse_options(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"jobs", required_argument, NULL, 'j'},
+		{"salt", required_argument, NULL, 'S'},
+		{"dry-run", no_argument, NULL, 'n'},
+		{"force", required_argument, NULL, 'F'},
+		{"force-all", no_argument, NULL, 'A'},
+		{"keep-going", no_argument, NULL, 'k'},
+		{"state", required_argument, NULL, 's'},
+		{"json", no_argument, NULL, 'J'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"pipeline", required_argument, NULL, 'P'},
+		{"status", required_argument, NULL, 'T'},
+		{"limit", required_argument, NULL, 'L'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}
+	};
+	char *end;
+	int ch;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":j:nkqvh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			c->jobs = (int)strtol(optarg, &end, 10);
+			if (*end || c->jobs < 1 || c->jobs > 4096)
+				return usage_error("bad -j value '%s' (expected a "
+						   "number from 1 to 4096)", optarg);
+			break;
+		case 'S': c->salt = optarg; break;
+		case 'n': c->dry_run = 1; break;
+		case 'F':
+			c->force = xrealloc(c->force, (size_t)(c->n_force + 1) * sizeof(char *));
+			c->force[c->n_force++] = optarg;
+			break;
+		case 'A': c->force_all = 1; break;
+		case 'k': c->keep_going = 1; break;
+		case 's': c->state_dir = optarg; break;
+		case 'J': c->json = 1; break;
+		case 'q': c->quiet = 1; break;
+		case 'v': c->verbose = 1; break;
+		case 'P': c->pipeline_filter = optarg; break;
+		case 'T': c->status_filter = optarg; break;
+		case 'L':
+			c->limit = atoi(optarg);
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return -1;
+		case ':':
+			return usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	c->args = argv + optind;
+	c->n_args = argc - optind;
+	return 0;
+}
+
+/* The state folder: --state, DAGRUN_STATE, or ROOT/state. */
+static char *state_path(const struct cli *c, const char *root)
+{
+	const char *env = getenv("DAGRUN_STATE");
+
+	if (c->state_dir)
+		return fs_absolute(c->state_dir);
+	if (env && *env)
+		return fs_absolute(env);
+	return fs_join(root, "state");
+}
+
+/* For commands without a pipeline: the root of the current folder. */
+static char *cwd_root(void)
+{
+	char *here = fs_absolute("./x"), *root = pipeline_find_root(here);
+
+	free(here);
+	return root;
+}
+
+static int open_state(const struct cli *c, const char *root, struct state **st,
+		      struct store *store, struct err *err)
+{
+	char *dir = state_path(c, root);
+	int rc = state_open(dir, st, err);
+
+	if (rc == 0 && store && store_open(store, dir, err) < 0) {
+		state_close(*st);
+		rc = -1;
+	}
+	free(dir);
+	return rc;
+}
+
+/* Node name arguments to per-node flags (targets and needs, or force). */
+static int mark_nodes(struct pipeline *p, char **names, int n, int with_needs,
+		      unsigned char *flags, struct err *err)
+{
+	int *idx = xmalloc(((size_t)p->n_nodes + 1) * sizeof(int));
+	int i, k, m;
+
+	for (i = 0; i < n; i++) {
+		m = pipeline_match(p, names[i], idx);
+		if (m == 0)
+			err_append(err, ERR_USER, "%s: no node '%s' in pipeline '%s'",
+				   p->path, names[i], p->name);
+		for (k = 0; k < m; k++) {
+			if (with_needs)
+				dag_mark_needed(p, idx[k], flags);
+			else
+				flags[idx[k]] = 1;
+		}
+	}
+	free(idx);
+	return err->kind == ERR_NONE ? 0 : -1;
+}
+
+/* The repository files this run depends on, for lineage. */
+static int lineage_paths(const struct pipeline *p, const char ***out)
+{
+	const char **v = xmalloc(sizeof(char *) * 2);
+	int i, k, n = 0;
+	size_t cap = 2;
+
+	v[n++] = p->rel_path;
+	if (p->params_file)
+		v[n++] = p->params_file;
+	for (i = 0; i < p->n_nodes; i++) {
+		const struct node *nd = &p->nodes[i];
+		for (k = -1; k < nd->n_deps; k++) {
+			const char *path = k < 0 ? nd->script : nd->deps[k];
+			int j, seen = 0;
+			if (!path)
+				continue;
+			for (j = 0; j < n && !seen; j++)
+				seen = !strcmp(v[j], path);
+			if (seen)
+				continue;
+			xgrow((void **)&v, sizeof(char *), &cap, (size_t)n + 1);
+			v[n++] = path;
+		}
+	}
+	*out = v;
+	return n;
+}
+
+static int begin_run(const struct cli *c, struct pipeline *p, struct state *st,
+		     int64_t *run_id, struct err *err)
+{
+	struct lineage lin;
+	struct run_info ri;
+	const char **paths;
+	json_t *lj;
+	char *ltext;
+	int n, rc;
+
+	memset(&ri, 0, sizeof(ri));
+	memset(&lin, 0, sizeof(lin));
+	n = lineage_paths(p, &paths);
+	rc = lineage_inspect(p->root, paths, n, &lin, err);
+	free(paths);
+	if (rc < 0)
+		return -1;
+	lj = lineage_json(&lin);
+	ltext = json_dumps(lj, JSON_COMPACT);
+	json_decref(lj);
+	ri.pipeline = p->name;
+	ri.pipeline_path = p->rel_path;
+	ri.root = p->root;
+	ri.salt = c->salt;
+	ri.argv = c->argv_text;
+	hash_to_hex(&p->file_hash, ri.pipeline_hash);
+	ri.git_commit = lin.commit;
+	ri.git_branch = lin.branch;
+	ri.git_dirty = lin.dirty;
+	ri.lineage = ltext;
+	ri.n_nodes = p->n_nodes;
+	rc = state_run_begin(st, &ri, run_id, err);
+	free(ltext);
+	lineage_release(&lin);
+	return rc;
+}
+
+static enum progress_mode progress_mode(const struct cli *c)
+{
+	if (c->json)
+		return PROGRESS_JSON;
+	if (c->quiet)
+		return PROGRESS_QUIET;
+	return isatty(2) ? PROGRESS_TTY : PROGRESS_PLAIN;
+}
+
+static int run_exit_code(const struct sched_result *r)
+{
+	if (r->interrupted)
+		return 128 + r->interrupted;
+	if (r->user_error)
+		return 2;
+	return r->failed || r->not_started ? 1 : 0;
+}
+
+static const char *run_status(const struct sched_result *r)
+{
+	if (r->interrupted)
+		return "interrupted";
+	return r->failed || r->not_started ? "failed" : "ok";
+}
+
+static int execute(struct cli *c, struct pipeline *p, unsigned char *want,
+		   unsigned char *force, struct err *err)
+{
+	struct state *st = NULL;
+	struct store store = {0};
+	struct sched_opts o;
+	struct sched_result res;
+	int64_t run_id;
+	int rc;
+
+	if (open_state(c, p->root, &st, &store, err) < 0)
+		return report(err);
+	sched_clean_tmp(state_dir(st));
+	if (c->dry_run) {
+		struct plan_opts po = {c->salt, c->force_all, force, want};
+		struct plan_node *pn;
+		rc = plan_compute(p, st, &store, &po, &pn, err);
+		if (rc == 0) {
+			plan_print(p, pn, c->json);
+			plan_release(p, pn);
+		}
+		goto out;
+	}
+	rc = begin_run(c, p, st, &run_id, err);
+	if (rc < 0)
+		goto out;
+	memset(&o, 0, sizeof(o));
+	o.jobs = c->jobs;
+	o.salt = c->salt;
+	o.keep_going = c->keep_going;
+	o.force_all = c->force_all;
+	o.force = force;
+	o.want = want;
+	o.mode = progress_mode(c);
+	o.verbose = c->verbose;
+	rc = sched_run(p, st, &store, run_id, &o, &res, err);
+	state_run_end(st, run_id, rc < 0 ? "error" : run_status(&res), res.ran,
+		      res.cached, res.failed, rc < 0 ? NULL : err);
+	if (rc == 0) {
+		store_close(&store);
+		state_close(st);
+		return run_exit_code(&res);
+	}
+out:
+	store_close(&store);
+	state_close(st);
+	return rc < 0 ? report(err) : 0;
+}
+
+static int cmd_run(struct cli *c)
+{
+	struct pipeline *p = NULL;
+	unsigned char *want = NULL, *force = NULL;
+	struct err err;
+	int rc;
+
+	err_init(&err);
+	if (c->n_args < 1)
+		return usage_error("%s", "no pipeline given (expected: dagrun PIPELINE.yaml)");
+	if (pipeline_load(c->args[0], &p, &err) < 0)
+		return report(&err);
+	if (c->n_args > 1) {
+		want = xcalloc((size_t)p->n_nodes + 1, 1);
+		mark_nodes(p, c->args + 1, c->n_args - 1, 1, want, &err);
+	}
+	if (c->n_force > 0) {
+		force = xcalloc((size_t)p->n_nodes + 1, 1);
+		mark_nodes(p, c->force, c->n_force, 0, force, &err);
+	}
+	rc = err.kind != ERR_NONE ? report(&err) : execute(c, p, want, force, &err);
+	free(want);
+	free(force);
+	pipeline_free(p);
+	return rc;
+}
+
+static int cmd_explain(struct cli *c)
+{
+	struct pipeline *p = NULL;
+	struct state *st = NULL;
+	struct store store = {0};
+	struct plan_node *pn = NULL;
+	struct err err;
+	int i, rc = 0;
+
+	err_init(&err);
+	if (c->n_args != 2)
+		return usage_error("%s", "explain needs a pipeline and a node "
+				   "(dagrun explain PIPELINE NODE)");
+	if (pipeline_load(c->args[0], &p, &err) < 0)
+		return report(&err);
+	i = pipeline_find(p, c->args[1]);
+	if (i < 0) {
+		err_set(&err, ERR_USER, "%s: no node '%s' in pipeline '%s'", p->path,
+			c->args[1], p->name);
+		rc = report(&err);
+		goto out;
+	}
+	if (open_state(c, p->root, &st, &store, &err) < 0) {
+		rc = report(&err);
+		goto out;
+	}
+	{
+		struct plan_opts po = {c->salt, c->force_all, NULL, NULL};
+		if (plan_compute(p, st, &store, &po, &pn, &err) < 0)
+			rc = report(&err);
+		else
+			plan_explain(p, st, pn, i, c->json);
+	}
+out:
+	if (pn)
+		plan_release(p, pn);
+	store_close(&store);
+	state_close(st);
+	pipeline_free(p);
+	return rc;
+}
+
+static int cmd_runs(struct cli *c)
+{
+	struct runs_filter f = {c->pipeline_filter, c->status_filter, c->limit};
+	struct state *st = NULL;
+	char *root = cwd_root();
+	struct err err;
+	int rc;
+
+	err_init(&err);
+	rc = open_state(c, root, &st, NULL, &err);
+	free(root);
+	if (rc == 0)
+		rc = inspect_runs(st, &f, c->json, &err);
+	state_close(st);
+	return rc < 0 ? report(&err) : 0;
+}
+
+static int cmd_show(struct cli *c)
+{
+	struct state *st = NULL;
+	char *root = cwd_root();
+	struct err err;
+	int64_t run;
+	int rc;
+
+	err_init(&err);
+	if (c->n_args < 1 || c->n_args > 2) {
+		free(root);
+		return usage_error("%s", "show needs a run (dagrun show RUN [NODE])");
+	}
+	rc = open_state(c, root, &st, NULL, &err);
+	free(root);
+	if (rc == 0)
+		rc = inspect_run_id(st, c->args[0], &run, &err);
+	if (rc == 0)
+		rc = inspect_show(st, run, c->n_args > 1 ? c->args[1] : NULL, c->json, &err);
+	state_close(st);
+	return rc < 0 ? report(&err) : 0;
+}
+
+static int cmd_dag(struct cli *c)
+{
+	struct pipeline *p = NULL;
+	struct err err;
+	int *order, t, k;
+
+	err_init(&err);
+	if (c->n_args != 1)
+		return usage_error("%s", "dag needs a pipeline (dagrun dag PIPELINE)");
+	if (pipeline_load(c->args[0], &p, &err) < 0)
+		return report(&err);
+	order = xmalloc(((size_t)p->n_nodes + 1) * sizeof(int));
+	dag_order(p, order);
+	for (t = 0; t < p->n_nodes; t++) {
+		const struct node *nd = &p->nodes[order[t]];
+		printf("%s [%s]", nd->id, nd->task);
+		for (k = 0; k < nd->n_needs; k++)
+			printf("%s%s", k ? ", " : " <- ", p->nodes[nd->needs[k]].id);
+		putchar('\n');
+	}
+	free(order);
+	pipeline_free(p);
+	return 0;
+}
+
+static int cmd_help(struct cli *c)
+{
+	const struct kernel *const *ks;
+	const struct kernel *k;
+	char *text;
+	int i, n;
+
+	if (c->n_args == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (!strcmp(c->args[0], "tasks")) {
+		ks = kernel_list(&n);
+		printf("shell   run 'cmd' with /bin/sh\nlua     run 'script' in the "
+		       "Lua sandbox\n");
+		for (i = 0; i < n; i++)
+			printf("%-7s %s\n", ks[i]->name, ks[i]->doc ? ks[i]->doc : "");
+		return 0;
+	}
+	k = kernel_find(c->args[0]);
+	if (!k)
+		return usage_error("no task '%s' (see 'dagrun help tasks')", c->args[0]);
+	text = kernel_describe(k);
+	fputs(text, stdout);
+	free(text);
+	return 0;
+}
+
+int cli_main(int argc, char **argv)
+{
+	static const char *const commands[] = {
+		"run", "explain", "runs", "show", "dag", "help", "version", NULL
+	};
+	struct cli c;
+	const char *cmd = "run";
+	int i, rc, shift = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (c.jobs < 1)
+		c.jobs = 1;
+	for (i = 0; commands[i]; i++)
+		if (argc > 1 && !strcmp(argv[1], commands[i])) {
+			cmd = commands[i];
+			shift = 1;
+		}
+	c.argv_text = join_argv(argc, argv);
+	rc = parse_options(&c, argc - shift, argv + shift);
+	if (rc != 0) {
+		free(c.argv_text);
+		free(c.force);
+		return rc < 0 ? 0 : rc;
+	}
+	if (!strcmp(cmd, "version")) {
+		printf("dagrun %s\n", DAGRUN_VERSION);
+		rc = 0;
+	} else if (!strcmp(cmd, "help")) {
+		rc = cmd_help(&c);
+	} else if (!strcmp(cmd, "explain")) {
+		rc = cmd_explain(&c);
+	} else if (!strcmp(cmd, "runs")) {
+		rc = cmd_runs(&c);
+	} else if (!strcmp(cmd, "show")) {
+		rc = cmd_show(&c);
+	} else if (!strcmp(cmd, "dag")) {
+		rc = cmd_dag(&c);
+	} else {
+		rc = cmd_run(&c);
+	}
+	free(c.argv_text);
+	free(c.force);
+	return rc;
+}

@@ -1,0 +1,314 @@
+/* inspect: see inspect.h.  Each command is one query turned into rows
+ * of text or one JSON document; jansson builds the JSON. */
+#include "inspect.h"
+#include "state.h"
+#include "store.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *col(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return t ? (const char *)t : "";
+}
+
+static void fmt_time(double t, char *buf, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t <= 0) {
+		snprintf(buf, n, "-");
+		return;
+	}
+	localtime_r(&tt, &tm);
+	strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+/* A column as a JSON value of its SQLite type. */
+static json_t *col_json(sqlite3_stmt *s, int i)
+{
+	switch (sqlite3_column_type(s, i)) {
+	case SQLITE_INTEGER:
+		return json_integer(sqlite3_column_int64(s, i));
+	case SQLITE_FLOAT:
+		return json_real(sqlite3_column_double(s, i));
+	case SQLITE_TEXT:
+		return json_string(col(s, i));
+	default:
+		return json_null();
+	}
+}
+
+static json_t *row_json(sqlite3_stmt *s)
+{
+	json_t *o = json_object();
+	int i;
+
+	for (i = 0; i < sqlite3_column_count(s); i++)
+		json_object_set_new(o, sqlite3_column_name(s, i), col_json(s, i));
+	return o;
+}
+
+static void print_json(json_t *v)
+{
+	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+	putchar('\n');
+	json_decref(v);
+}
+
+int inspect_runs(struct state *st, const struct runs_filter *f, int json,
+		 struct err *err)
+{
+	sqlite3_stmt *s;
+	json_t *arr = json_array();
+	char started[32];
+
+	if (sqlite3_prepare_v2(state_db(st), "SELECT id, pipeline, status, started,"
+		" ended, n_nodes, n_ran, n_cached, n_failed, salt, git_commit,"
+		" git_branch, git_dirty, pipeline_path FROM runs WHERE (?1 IS NULL OR"
+		" pipeline = ?1) AND (?2 IS NULL OR status = ?2) ORDER BY id DESC"
+		" LIMIT ?3", -1, &s, NULL) != SQLITE_OK) {
+		err_set(err, ERR_IO, "cannot list runs: %s", sqlite3_errmsg(state_db(st)));
+		json_decref(arr);
+		return -1;
+	}
+	if (f->pipeline)
+		sqlite3_bind_text(s, 1, f->pipeline, -1, SQLITE_STATIC);
+	if (f->status)
+		sqlite3_bind_text(s, 2, f->status, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, f->limit > 0 ? f->limit : -1);
+	if (!json)
+		printf("%-5s %-16s %-11s %-19s %8s %5s %5s %6s %6s  %s\n", "RUN",
+		       "PIPELINE", "STATUS", "STARTED", "SECONDS", "NODES", "RAN",
+		       "CACHED", "FAILED", "COMMIT");
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		if (json) {
+			json_array_append_new(arr, row_json(s));
+			continue;
+		}
+		fmt_time(sqlite3_column_double(s, 3), started, sizeof(started));
+		printf("%-5lld %-16s %-11s %-19s %8.2f %5d %5d %6d %6d  %.10s%s\n",
+		       (long long)sqlite3_column_int64(s, 0), col(s, 1), col(s, 2),
+		       started, sqlite3_column_double(s, 4) > 0 ?
+		       sqlite3_column_double(s, 4) - sqlite3_column_double(s, 3) : 0.0,
+		       sqlite3_column_int(s, 5), sqlite3_column_int(s, 6),
+		       sqlite3_column_int(s, 7), sqlite3_column_int(s, 8),
+		       sqlite3_column_type(s, 10) == SQLITE_NULL ? "-" : col(s, 10),
+		       sqlite3_column_int(s, 12) ? " (dirty)" : "");
+	}
+	sqlite3_finalize(s);
+	if (json)
+		print_json(arr);
+	else
+		json_decref(arr);
+	return 0;
+}
+
+int inspect_run_id(struct state *st, const char *text, int64_t *id,
+		   struct err *err)
+{
+	sqlite3_stmt *s;
+	char *end;
+	int found;
+
+	if (!strcmp(text, "last") || !strcmp(text, "latest")) {
+		sqlite3_prepare_v2(state_db(st), "SELECT max(id) FROM runs", -1, &s, NULL);
+	} else {
+		long long v = strtoll(text, &end, 10);
+		if (*end || v <= 0) {
+			err_set(err, ERR_USER, "bad run '%s' (expected a run number "
+				"from 'dagrun runs', or 'last')", text);
+			return -1;
+		}
+		sqlite3_prepare_v2(state_db(st), "SELECT id FROM runs WHERE id = ?1",
+				   -1, &s, NULL);
+		sqlite3_bind_int64(s, 1, v);
+	}
+	found = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL;
+	if (found)
+		*id = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (!found) {
+		err_set(err, ERR_USER, "no run '%s' in %s (see 'dagrun runs')", text,
+			state_dir(st));
+		return -1;
+	}
+	return 0;
+}
+
+static json_t *run_json(struct state *st, int64_t run)
+{
+	sqlite3_stmt *s;
+	json_t *o = NULL, *lin;
+
+	sqlite3_prepare_v2(state_db(st), "SELECT * FROM runs WHERE id = ?1", -1, &s, NULL);
+	sqlite3_bind_int64(s, 1, run);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		o = row_json(s);
+	sqlite3_finalize(s);
+	lin = json_object_get(o, "lineage");
+	if (json_is_string(lin))
+		json_object_set_new(o, "lineage", json_loads(json_string_value(lin), 0, NULL));
+	return o;
+}
+
+static json_t *nodes_json(struct state *st, int64_t run, const char *node)
+{
+	sqlite3_stmt *s;
+	json_t *arr = json_array();
+
+	sqlite3_prepare_v2(state_db(st), "SELECT node, task, status, reason, error,"
+		" key, outputs, attempts, exit_code, started, ended, ended - started AS"
+		" wall, cpu, maxrss_kb, log FROM node_runs WHERE run_id = ?1 AND (?2 IS"
+		" NULL OR node = ?2) ORDER BY id", -1, &s, NULL);
+	sqlite3_bind_int64(s, 1, run);
+	if (node)
+		sqlite3_bind_text(s, 2, node, -1, SQLITE_STATIC);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		json_array_append_new(arr, row_json(s));
+	sqlite3_finalize(s);
+	return arr;
+}
+
+static void print_run(json_t *r)
+{
+	char started[32], ended[32];
+	json_t *lin = json_object_get(r, "lineage"), *f;
+	size_t i;
+
+	fmt_time(json_number_value(json_object_get(r, "started")), started, sizeof(started));
+	fmt_time(json_number_value(json_object_get(r, "ended")), ended, sizeof(ended));
+	printf("run       %lld\npipeline  %s (%s)\nstatus    %s\nstarted   %s\n"
+	       "ended     %s\n", (long long)json_integer_value(json_object_get(r, "id")),
+	       json_string_value(json_object_get(r, "pipeline")),
+	       json_string_value(json_object_get(r, "pipeline_path")),
+	       json_string_value(json_object_get(r, "status")), started, ended);
+	if (json_is_string(json_object_get(r, "salt")))
+		printf("salt      %s\n", json_string_value(json_object_get(r, "salt")));
+	printf("command   %s\n", json_string_value(json_object_get(r, "argv")));
+	if (json_is_string(json_object_get(r, "git_commit")))
+		printf("commit    %s%s on %s\n",
+		       json_string_value(json_object_get(r, "git_commit")),
+		       json_integer_value(json_object_get(r, "git_dirty")) ? " (dirty)" : "",
+		       json_is_string(json_object_get(r, "git_branch")) ?
+		       json_string_value(json_object_get(r, "git_branch")) : "(detached)");
+	json_array_foreach(json_object_get(lin, "files"), i, f)
+		printf("  %-10s %s %.12s\n", json_string_value(json_object_get(f, "status")),
+		       json_string_value(json_object_get(f, "path")),
+		       json_is_string(json_object_get(f, "blob")) ?
+		       json_string_value(json_object_get(f, "blob")) : "");
+}
+
+static void print_nodes(json_t *nodes)
+{
+	json_t *n;
+	size_t i;
+
+	printf("\n%-30s %-8s %8s %8s %8s  %s\n", "NODE", "STATUS", "WALL", "CPU",
+	       "RSS_MB", "REASON");
+	json_array_foreach(nodes, i, n) {
+		const char *why = json_string_value(json_object_get(n, "error"));
+		if (!why)
+			why = json_string_value(json_object_get(n, "reason"));
+		printf("%-30s %-8s %8.2f %8.2f %8.1f  %s\n",
+		       json_string_value(json_object_get(n, "node")),
+		       json_string_value(json_object_get(n, "status")),
+		       json_number_value(json_object_get(n, "wall")),
+		       json_number_value(json_object_get(n, "cpu")),
+		       (double)json_integer_value(json_object_get(n, "maxrss_kb")) / 1024.0,
+		       why ? why : "");
+	}
+}
+
+/* Where the outputs of one node run are: object paths per file. */
+static json_t *outputs_json(struct state *st, json_t *n)
+{
+	struct store store;
+	struct hash h;
+	struct err e;
+	json_t *m = NULL, *f, *files = json_array();
+	size_t i;
+
+	err_init(&e);
+	if (!json_is_string(json_object_get(n, "outputs")) ||
+	    hash_from_hex(json_string_value(json_object_get(n, "outputs")), &h) < 0)
+		return files;
+	if (store_open(&store, state_dir(st), &e) < 0)
+		return files;
+	if (store_manifest(&store, &h, &m, &e) == 0) {
+		json_array_foreach(json_object_get(m, "files"), i, f) {
+			struct hash fh;
+			char *path;
+			hash_from_hex(json_string_value(json_object_get(f, "hash")), &fh);
+			path = store_path(&store, &fh);
+			json_array_append_new(files, json_pack("{s:O,s:O,s:s}", "path",
+				json_object_get(f, "path"), "size", json_object_get(f, "size"),
+				"object", path));
+			free(path);
+		}
+		json_decref(m);
+	}
+	store_close(&store);
+	return files;
+}
+
+static void print_node_detail(json_t *n, json_t *files)
+{
+	json_t *f;
+	size_t i;
+
+	printf("\nnode      %s\ntask      %s\nstatus    %s\nkey       %s\n"
+	       "attempts  %lld\nlog       %s\n",
+	       json_string_value(json_object_get(n, "node")),
+	       json_string_value(json_object_get(n, "task")),
+	       json_string_value(json_object_get(n, "status")),
+	       json_is_string(json_object_get(n, "key")) ?
+	       json_string_value(json_object_get(n, "key")) : "-",
+	       (long long)json_integer_value(json_object_get(n, "attempts")),
+	       json_is_string(json_object_get(n, "log")) ?
+	       json_string_value(json_object_get(n, "log")) : "-");
+	printf("outputs   %s\n", json_is_string(json_object_get(n, "outputs")) ?
+	       json_string_value(json_object_get(n, "outputs")) : "-");
+	json_array_foreach(files, i, f)
+		printf("  %-28s %10lld  %s\n", json_string_value(json_object_get(f, "path")),
+		       (long long)json_integer_value(json_object_get(f, "size")),
+		       json_string_value(json_object_get(f, "object")));
+}
+
+int inspect_show(struct state *st, int64_t run, const char *node, int json,
+		 struct err *err)
+{
+	json_t *r = run_json(st, run), *nodes = nodes_json(st, run, node), *n;
+	size_t i;
+
+	if (node && json_array_size(nodes) == 0) {
+		err_set(err, ERR_USER, "run %lld has no node '%s'", (long long)run, node);
+		json_decref(r);
+		json_decref(nodes);
+		return -1;
+	}
+	if (node) {
+		json_array_foreach(nodes, i, n)
+			json_object_set_new(n, "files", outputs_json(st, n));
+	}
+	if (json) {
+		json_object_set_new(r, "nodes", nodes);
+		print_json(r);
+		return 0;
+	}
+	print_run(r);
+	print_nodes(nodes);
+	if (node)
+		json_array_foreach(nodes, i, n)
+			print_node_detail(n, json_object_get(n, "files"));
+	json_decref(r);
+	json_decref(nodes);
+	return 0;
+}

@@ -1,0 +1,840 @@
+/* sched: see sched.h.
+ *
+ * Each node moves through: IDLE (needs pending) -> READY (key to check)
+ * -> QUEUED (must run, waiting for a slot) -> RUNNING -> DONE, or CACHED
+ * straight from READY, or FAILED / SKIPPED.  WAIT holds a node whose key
+ * another process has claimed, or that waits for its retry backoff; it
+ * is woken by time.  The loop never blocks except in sigtimedwait(), with
+ * a timeout that is the nearest deadline, retry, claim poll or redraw. */
+#include "sched.h"
+#include "cache.h"
+#include "dag.h"
+#include "exec.h"
+#include "fs.h"
+#include "pipeline.h"
+#include "state.h"
+#include "store.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* 2 s: how long a node may take to exit after SIGTERM before SIGKILL */
+#define KILL_GRACE 2.0
+/* 0.1 s: how often a key claimed by another process is checked again */
+#define CLAIM_POLL 0.1
+/* 5 s: heartbeat period of our claims (STATE_CLAIM_STALE is 60 s) */
+#define HEARTBEAT 5.0
+/* 20: lines of a failed node's log shown on the terminal */
+#define LOG_TAIL 20
+
+enum nst {
+	N_OUT, N_IDLE, N_READY, N_QUEUED, N_WAIT, N_RUNNING, N_DONE, N_CACHED,
+	N_FAILED, N_SKIPPED
+};
+
+struct nrun {
+	enum nst s;
+	int pending;              /* needs not yet done or cached */
+	int have_key;
+	struct cache_key key;
+	struct hash outputs;
+	char *reason;
+	pid_t pid;
+	int attempts, term_sent, timed_out, claimed;
+	double started, wall0, deadline, kill_at, wake_at;
+	char *work;
+};
+
+struct sched {
+	struct pipeline *p;
+	struct state *st;
+	struct store *store;
+	const struct sched_opts *o;
+	struct sched_result *res;
+	struct err *err;
+	struct nrun *n;
+	int *dep_off, *dep_list;
+	int *ready, n_ready;       /* a stack of READY nodes */
+	int *queue, q_head, q_tail;   /* FIFO of QUEUED nodes (ring) */
+	int *waiting, n_waiting;
+	int *running, n_running;
+	int slots;
+	int64_t run_id;
+	char run_text[32];
+	char *tmp_dir, *log_dir;
+	int stopping;
+	int fatal;                /* an engine error: stop everything */
+	double last_beat;
+	struct progress pg;
+};
+
+/* ---- bookkeeping --------------------------------------------------- */
+
+static void push_ready(struct sched *S, int i)
+{
+	S->n[i].s = N_READY;
+	S->ready[S->n_ready++] = i;
+}
+
+static void enqueue(struct sched *S, int i)
+{
+	S->n[i].s = N_QUEUED;
+	S->queue[S->q_tail] = i;
+	S->q_tail = (S->q_tail + 1) % (S->p->n_nodes + 1);
+}
+
+static int queue_empty(const struct sched *S)
+{
+	return S->q_head == S->q_tail;
+}
+
+static void add_waiting(struct sched *S, int i, double wake)
+{
+	S->n[i].s = N_WAIT;
+	S->n[i].wake_at = wake;
+	S->waiting[S->n_waiting++] = i;
+}
+
+static void remove_running(struct sched *S, int i)
+{
+	int k;
+
+	for (k = 0; k < S->n_running; k++)
+		if (S->running[k] == i) {
+			S->running[k] = S->running[--S->n_running];
+			return;
+		}
+}
+
+static int node_slots(const struct sched *S, int i)
+{
+	int c = S->p->nodes[i].cpus;
+
+	return c > S->o->jobs ? S->o->jobs : c;
+}
+
+/* A node succeeded or was cached: its dependents may become ready. */
+static void release_dependents(struct sched *S, int i)
+{
+	int k;
+
+	for (k = S->dep_off[i]; k < S->dep_off[i + 1]; k++) {
+		int d = S->dep_list[k];
+		if (S->n[d].s == N_IDLE && --S->n[d].pending == 0)
+			push_ready(S, d);
+	}
+}
+
+static void record(struct sched *S, int i, const char *status,
+		   const char *error, int exit_code, const struct rusage *ru,
+		   const json_t *manifest)
+{
+	struct nrun *r = &S->n[i];
+	const struct node *nd = &S->p->nodes[i];
+	struct node_result nr;
+	char *log = NULL, *metrics = NULL, *events = NULL;
+
+	memset(&nr, 0, sizeof(nr));
+	nr.node = nd->id;
+	nr.task = nd->task;
+	nr.key = r->have_key ? r->key.hex : NULL;
+	nr.key_doc = r->have_key ? r->key.doc : NULL;
+	nr.status = status;
+	nr.reason = r->reason;
+	nr.error = error;
+	nr.outputs = !strcmp(status, "done") || !strcmp(status, "cached") ? &r->outputs : NULL;
+	nr.attempts = r->attempts;
+	nr.exit_code = exit_code;
+	nr.started = r->started;
+	nr.ended = r->started ? state_now() : 0;
+	if (ru) {
+		nr.cpu = (double)ru->ru_utime.tv_sec + (double)ru->ru_stime.tv_sec +
+			 ((double)ru->ru_utime.tv_usec + (double)ru->ru_stime.tv_usec) / 1e6;
+		nr.maxrss_kb = ru->ru_maxrss;
+	}
+	if (r->work) {
+		log = xasprintf("%s/%s.log", S->log_dir, nd->id);
+		metrics = xasprintf("%s/meta/metrics.jsonl", r->work);
+		events = xasprintf("%s/meta/events.jsonl", r->work);
+		nr.log_path = log;
+		nr.metrics_path = metrics;
+		nr.events_path = events;
+	}
+	nr.manifest = manifest;
+	if (state_record(S->st, S->run_id, S->p->name, &nr, S->err) < 0)
+		S->fatal = 1;
+	free(log);
+	free(metrics);
+	free(events);
+}
+
+/* Skip everything that needs 'i', transitively. */
+static void skip_dependents(struct sched *S, int i)
+{
+	int *stack = xmalloc(((size_t)S->p->n_nodes + 1) * sizeof(int));
+	int top = 0, k;
+
+	stack[top++] = i;
+	while (top > 0) {
+		int v = stack[--top];
+		for (k = S->dep_off[v]; k < S->dep_off[v + 1]; k++) {
+			int d = S->dep_list[k];
+			if (S->n[d].s != N_IDLE)
+				continue;
+			S->n[d].s = N_SKIPPED;
+			free(S->n[d].reason);
+			S->n[d].reason = xasprintf("needs %s, which failed",
+						   S->p->nodes[i].id);
+			S->res->skipped++;
+			record(S, d, "skipped", NULL, 0, NULL, NULL);
+			progress_event(&S->pg, EV_SKIPPED, S->p->nodes[d].id, S->n[d].reason);
+			stack[top++] = d;
+		}
+	}
+	free(stack);
+}
+
+/* ---- keys and the cache ------------------------------------------- */
+
+static int compute_key(struct sched *S, int i)
+{
+	const struct node *nd = &S->p->nodes[i];
+	struct hash *ins = xmalloc(((size_t)nd->n_needs + 1) * sizeof(*ins));
+	int k, rc;
+
+	for (k = 0; k < nd->n_needs; k++)
+		ins[k] = S->n[nd->needs[k]].outputs;
+	rc = cache_key(S->st, S->p, i, ins, S->o->salt, &S->n[i].key, S->err);
+	free(ins);
+	if (rc == 0)
+		S->n[i].have_key = 1;
+	return rc;
+}
+
+/* Why node 'i' must run, against its last successful run. */
+static char *run_reason(struct sched *S, int i)
+{
+	struct strbuf sb;
+	char *before;
+
+	if (S->o->force_all || (S->o->force && S->o->force[i]))
+		return xstrdup("forced");
+	if (S->p->nodes[i].nondeterministic)
+		return xstrdup("nondeterministic: always runs");
+	before = state_last_key_doc(S->st, S->p->name, S->p->nodes[i].id, 0, NULL);
+	sb_init(&sb);
+	if (!cache_explain(before, S->n[i].key.doc, &sb))
+		sb_adds(&sb, before ? "outputs missing from the store" :
+			"new node (never run before)");
+	free(before);
+	return sb_detach(&sb);
+}
+
+static int cache_hit(struct sched *S, int i)
+{
+	struct nrun *r = &S->n[i];
+
+	if (S->o->force_all || (S->o->force && S->o->force[i]))
+		return 0;
+	if (S->p->nodes[i].nondeterministic)
+		return 0;
+	return state_cache_get(S->st, r->key.hex, &r->outputs) &&
+	       store_outputs_present(S->store, &r->outputs);
+}
+
+static void finish_cached(struct sched *S, int i, const char *why)
+{
+	S->n[i].s = N_CACHED;
+	S->res->cached++;
+	free(S->n[i].reason);
+	S->n[i].reason = why ? xstrdup(why) : NULL;
+	record(S, i, "cached", NULL, 0, NULL, NULL);
+	progress_event(&S->pg, EV_CACHED, S->p->nodes[i].id, why);
+	release_dependents(S, i);
+}
+
+/* Drain READY: cached nodes finish at once, the rest queue to run. */
+static void drain_ready(struct sched *S)
+{
+	if (S->n_ready == 0)
+		return;
+	if (state_batch_begin(S->st, S->err) < 0) {
+		S->fatal = 1;
+		return;
+	}
+	while (S->n_ready > 0 && !S->fatal) {
+		int i = S->ready[--S->n_ready];
+		if (S->stopping) {
+			S->n[i].s = N_IDLE;
+			continue;
+		}
+		if (compute_key(S, i) < 0) {
+			S->fatal = 1;
+			break;
+		}
+		if (cache_hit(S, i)) {
+			finish_cached(S, i, NULL);
+			continue;
+		}
+		S->n[i].reason = run_reason(S, i);
+		enqueue(S, i);
+	}
+	if (state_batch_end(S->st, S->err) < 0)
+		S->fatal = 1;
+}
+
+/* ---- starting a node ----------------------------------------------- */
+
+static int write_params(struct sched *S, int i, const char *work)
+{
+	char *path = xasprintf("%s/meta/params.json", work);
+	int rc = json_dump_file(S->p->nodes[i].params, path,
+				JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+
+	if (rc < 0)
+		err_set(S->err, ERR_IO, "cannot write '%s'", path);
+	free(path);
+	return rc;
+}
+
+/* in/<need>/... links to the needs' outputs. */
+static int link_inputs(struct sched *S, int i, const char *work,
+		       struct strbuf *needs)
+{
+	const struct node *nd = &S->p->nodes[i];
+	int k;
+
+	for (k = 0; k < nd->n_needs; k++) {
+		const struct node *need = &S->p->nodes[nd->needs[k]];
+		char *dir = xasprintf("%s/in/%s", work, need->id);
+		int rc = store_link_dir(S->store, &S->n[nd->needs[k]].outputs, dir, S->err);
+		if (rc == 0)
+			chmod(dir, 0555);
+		free(dir);
+		if (rc < 0)
+			return -1;
+		sb_addf(needs, "%s%s", k ? "\n" : "", need->id);
+	}
+	return 0;
+}
+
+static int prepare_work(struct sched *S, int i, struct strbuf *needs)
+{
+	struct nrun *r = &S->n[i];
+	char *sub;
+	int rc;
+
+	free(r->work);
+	r->work = xasprintf("%s/%d-%d", S->tmp_dir, i, r->attempts);
+	if (fs_remove_tree(r->work, S->err) < 0)
+		return -1;
+	sub = xasprintf("%s/out", r->work);
+	rc = fs_mkdirs(sub, S->err);
+	free(sub);
+	sub = xasprintf("%s/meta", r->work);
+	rc = rc ? rc : fs_mkdirs(sub, S->err);
+	free(sub);
+	sub = xasprintf("%s/in", r->work);
+	rc = rc ? rc : fs_mkdirs(sub, S->err);
+	free(sub);
+	if (rc == 0)
+		rc = write_params(S, i, r->work);
+	if (rc == 0)
+		rc = link_inputs(S, i, r->work, needs);
+	return rc;
+}
+
+static void log_header(struct sched *S, int i, const char *log)
+{
+	FILE *f = fopen(log, S->n[i].attempts > 1 ? "a" : "w");
+
+	if (!f)
+		return;
+	if (S->n[i].attempts > 1)
+		fprintf(f, "--- attempt %d\n", S->n[i].attempts);
+	fclose(f);
+}
+
+static int start_node(struct sched *S, int i)
+{
+	struct nrun *r = &S->n[i];
+	struct exec_spec es;
+	struct strbuf needs;
+	char *log;
+	pid_t pid;
+	int rc = -1;
+
+	r->attempts++;
+	sb_init(&needs);
+	if (prepare_work(S, i, &needs) < 0)
+		goto out;
+	log = xasprintf("%s/%s.log", S->log_dir, S->p->nodes[i].id);
+	log_header(S, i, log);
+	memset(&es, 0, sizeof(es));
+	es.nd = &S->p->nodes[i];
+	es.root = S->p->root;
+	es.work = r->work;
+	es.needs = needs.buf;
+	es.run_id = S->run_text;
+	es.log_path = log;
+	pid = exec_start(&es, S->err);
+	free(log);
+	if (pid < 0)
+		goto out;
+	r->pid = pid;
+	r->s = N_RUNNING;
+	if (!r->started)
+		r->started = state_now();
+	r->wall0 = progress_now();
+	r->term_sent = r->timed_out = 0;
+	r->deadline = S->p->nodes[i].timeout > 0 ? r->wall0 + S->p->nodes[i].timeout : 0;
+	S->running[S->n_running++] = i;
+	S->slots += node_slots(S, i);
+	progress_event(&S->pg, EV_START, S->p->nodes[i].id,
+		       S->o->verbose ? r->reason : NULL);
+	rc = 0;
+out:
+	sb_release(&needs);
+	return rc;
+}
+
+/* Start queued nodes while slots allow. */
+static void launch(struct sched *S)
+{
+	while (!queue_empty(S) && !S->stopping && !S->fatal) {
+		int i = S->queue[S->q_head], c;
+		if (S->slots > 0 && S->slots + node_slots(S, i) > S->o->jobs)
+			break;
+		S->q_head = (S->q_head + 1) % (S->p->n_nodes + 1);
+		if (!S->n[i].claimed) {
+			c = state_claim(S->st, S->n[i].key.hex, S->run_id, S->err);
+			if (c < 0) {
+				S->fatal = 1;
+				return;
+			}
+			if (c == CLAIM_BUSY) {
+				progress_event(&S->pg, EV_WAIT, S->p->nodes[i].id,
+					       "another dagrun is running it");
+				add_waiting(S, i, progress_now() + CLAIM_POLL);
+				continue;
+			}
+			S->n[i].claimed = 1;
+		}
+		if (start_node(S, i) < 0)
+			S->fatal = 1;
+	}
+}
+
+/* ---- a node's end ---------------------------------------------------- */
+
+static void show_log_tail(struct sched *S, int i)
+{
+	char *log = xasprintf("%s/%s.log", S->log_dir, S->p->nodes[i].id);
+	char *text = NULL, *p;
+	struct strbuf sb;
+	struct err e;
+	size_t n;
+	int lines = 0;
+
+	err_init(&e);
+	if (fs_read_file(log, &text, &n, &e) == 0 && n > 0) {
+		for (p = text + n - 1; p > text; p--)
+			if (*p == '\n' && p != text + n - 1 && ++lines == LOG_TAIL)
+				break;
+		if (*p == '\n')
+			p++;
+		sb_init(&sb);
+		sb_addf(&sb, "  --- %s (last lines of %s)\n", S->p->nodes[i].id, log);
+		for (char *line = p; *line; ) {
+			char *nl = strchr(line, '\n');
+			size_t len = nl ? (size_t)(nl - line) : strlen(line);
+			sb_adds(&sb, "  | ");
+			sb_add(&sb, line, len);
+			sb_addc(&sb, '\n');
+			line += len + (nl ? 1 : 0);
+		}
+		progress_text(&S->pg, sb.buf);
+		sb_release(&sb);
+	}
+	free(text);
+	free(log);
+}
+
+static char *describe_status(struct sched *S, int i, int status)
+{
+	if (S->n[i].timed_out)
+		return xasprintf("timed out after %gs", S->p->nodes[i].timeout);
+	if (WIFSIGNALED(status))
+		return xasprintf("killed by signal %d (%s)", WTERMSIG(status),
+				 strsignal(WTERMSIG(status)));
+	return xasprintf("exit code %d", WEXITSTATUS(status));
+}
+
+static void node_failed(struct sched *S, int i, char *why, int code,
+			const struct rusage *ru)
+{
+	struct nrun *r = &S->n[i];
+	const struct node *nd = &S->p->nodes[i];
+	double backoff;
+
+	if (r->attempts <= nd->retries && !S->res->interrupted && !S->fatal) {
+		backoff = fmin(30.0, 0.5 * pow(2.0, r->attempts - 1));
+		progress_event(&S->pg, EV_RETRY, nd->id, why);
+		add_waiting(S, i, progress_now() + backoff);
+		free(why);
+		return;
+	}
+	r->s = N_FAILED;
+	S->res->failed++;
+	if (nd->kind != NODE_SHELL && code == 2)
+		S->res->user_error = 1;
+	record(S, i, "failed", why, code, ru, NULL);
+	progress_event(&S->pg, EV_FAILED, nd->id, why);
+	if (!S->res->interrupted)
+		show_log_tail(S, i);
+	free(why);
+	skip_dependents(S, i);
+	if (!S->o->keep_going)
+		S->stopping = 1;
+}
+
+static void node_succeeded(struct sched *S, int i, const struct rusage *ru)
+{
+	struct nrun *r = &S->n[i];
+	char *out = xasprintf("%s/out", r->work);
+	json_t *manifest = NULL;
+	struct err e;
+	char took[32];
+
+	err_init(&e);
+	if (store_put_dir(S->store, out, &r->outputs, &manifest, &e) < 0) {
+		free(out);
+		if (e.kind != ERR_USER) {
+			*S->err = e;
+			S->fatal = 1;
+		}
+		node_failed(S, i, xstrdup(e.msg), 0, ru);
+		return;
+	}
+	free(out);
+	r->s = N_DONE;
+	S->res->ran++;
+	record(S, i, "done", NULL, 0, ru, manifest);
+	json_decref(manifest);
+	snprintf(took, sizeof(took), "%.2fs", progress_now() - r->wall0);
+	progress_event(&S->pg, EV_DONE, S->p->nodes[i].id, took);
+	release_dependents(S, i);
+}
+
+static void reap(struct sched *S)
+{
+	struct rusage ru;
+	int status, k;
+	pid_t pid;
+
+	while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0) {
+		for (k = 0; k < S->n_running; k++)
+			if (S->n[S->running[k]].pid == pid)
+				break;
+		if (k == S->n_running)
+			continue;
+		int i = S->running[k];
+		kill(-pid, SIGKILL);   /* whatever the node left behind */
+		remove_running(S, i);
+		S->slots -= node_slots(S, i);
+		S->n[i].pid = 0;
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !S->n[i].timed_out &&
+		    !S->res->interrupted)
+			node_succeeded(S, i, &ru);
+		else
+			node_failed(S, i, S->res->interrupted ? xstrdup("interrupted") :
+				    describe_status(S, i, status),
+				    WIFEXITED(status) ? WEXITSTATUS(status) : -1, &ru);
+		if (S->n[i].work && S->n[i].s != N_WAIT) {
+			struct err e;
+			fs_remove_tree(S->n[i].work, &e);
+		}
+	}
+}
+
+/* ---- time: deadlines, waits, heartbeats ---------------------------- */
+
+static void terminate(struct sched *S, int i, double now)
+{
+	struct nrun *r = &S->n[i];
+
+	if (!r->term_sent) {
+		kill(-r->pid, SIGTERM);
+		r->term_sent = 1;
+		r->kill_at = now + KILL_GRACE;
+	} else if (now >= r->kill_at) {
+		kill(-r->pid, SIGKILL);
+	}
+}
+
+static void check_deadlines(struct sched *S, double now)
+{
+	int k;
+
+	for (k = 0; k < S->n_running; k++) {
+		int i = S->running[k];
+		struct nrun *r = &S->n[i];
+		if (S->res->interrupted || S->fatal ||
+		    (r->deadline > 0 && now >= r->deadline)) {
+			if (!S->res->interrupted && !S->fatal)
+				r->timed_out = 1;
+			terminate(S, i, now);
+		}
+	}
+}
+
+static void wake(struct sched *S, double now)
+{
+	int k = 0;
+
+	while (k < S->n_waiting) {
+		int i = S->waiting[k];
+		if (S->stopping) {
+			S->n[i].s = N_IDLE;
+		} else if (now < S->n[i].wake_at) {
+			k++;
+			continue;
+		} else if (!S->n[i].claimed && cache_hit(S, i)) {
+			finish_cached(S, i, "run by another dagrun");
+		} else {
+			enqueue(S, i);
+		}
+		S->waiting[k] = S->waiting[--S->n_waiting];
+	}
+}
+
+static double next_timeout(struct sched *S, double now)
+{
+	double t = now + 1.0;
+	int k;
+
+	if (S->pg.mode == PROGRESS_TTY)
+		t = now + 0.1;
+	for (k = 0; k < S->n_running; k++) {
+		struct nrun *r = &S->n[S->running[k]];
+		if (r->term_sent)
+			t = fmin(t, r->kill_at);
+		else if (r->deadline > 0)
+			t = fmin(t, r->deadline);
+	}
+	for (k = 0; k < S->n_waiting; k++)
+		t = fmin(t, S->n[S->waiting[k]].wake_at);
+	return fmax(t - now, 0.0);
+}
+
+static void running_names(struct sched *S, char *buf, size_t n)
+{
+	size_t at = 0;
+	int k;
+
+	buf[0] = '\0';
+	for (k = 0; k < S->n_running && at + 2 < n; k++)
+		at += (size_t)snprintf(buf + at, n - at, "%s%s", k ? ", " : "",
+				       S->p->nodes[S->running[k]].id);
+}
+
+/* Wait for a child, a signal or the next timer. */
+static void wait_events(struct sched *S, const sigset_t *set)
+{
+	double now = progress_now(), t = next_timeout(S, now);
+	struct timespec ts;
+	siginfo_t si;
+	char names[256];
+	int sig;
+
+	ts.tv_sec = (time_t)t;
+	ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
+	sig = sigtimedwait(set, &si, &ts);
+	if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
+		if (S->res->interrupted) {       /* a second Ctrl-C: no grace */
+			for (int k = 0; k < S->n_running; k++)
+				kill(-S->n[S->running[k]].pid, SIGKILL);
+		}
+		S->res->interrupted = sig;
+		S->stopping = 1;
+	}
+	reap(S);
+	now = progress_now();
+	check_deadlines(S, now);
+	wake(S, now);
+	if (now - S->last_beat > HEARTBEAT) {
+		S->last_beat = now;
+		if (state_heartbeat(S->st, S->err) < 0)
+			S->fatal = 1;
+	}
+	running_names(S, names, sizeof(names));
+	progress_tick(&S->pg, names);
+}
+
+/* ---- the run --------------------------------------------------------- */
+
+static void init_nodes(struct sched *S)
+{
+	int i, k, total = 0;
+
+	for (i = 0; i < S->p->n_nodes; i++) {
+		if (S->o->want && !S->o->want[i]) {
+			S->n[i].s = N_OUT;
+			continue;
+		}
+		total++;
+		S->n[i].s = N_IDLE;
+		S->n[i].pending = S->p->nodes[i].n_needs;
+	}
+	progress_init(&S->pg, S->o->mode, S->o->verbose, total);
+	/* ready in reverse, so that the stack pops them in file order */
+	for (i = S->p->n_nodes - 1; i >= 0; i--)
+		if (S->n[i].s == N_IDLE && S->n[i].pending == 0)
+			push_ready(S, i);
+	(void)k;
+}
+
+static void release_all(struct sched *S)
+{
+	int i;
+
+	for (i = 0; i < S->p->n_nodes; i++) {
+		cache_key_release(&S->n[i].key);
+		free(S->n[i].reason);
+		free(S->n[i].work);
+	}
+	free(S->n);
+	free(S->dep_off);
+	free(S->dep_list);
+	free(S->ready);
+	free(S->queue);
+	free(S->waiting);
+	free(S->running);
+	free(S->tmp_dir);
+	free(S->log_dir);
+}
+
+static int setup_dirs(struct sched *S)
+{
+	S->tmp_dir = xasprintf("%s/tmp/%d-%lld", state_dir(S->st), (int)getpid(),
+			       (long long)S->run_id);
+	S->log_dir = xasprintf("%s/logs/%lld", state_dir(S->st), (long long)S->run_id);
+	if (fs_mkdirs(S->tmp_dir, S->err) < 0 || fs_mkdirs(S->log_dir, S->err) < 0)
+		return -1;
+	return 0;
+}
+
+static int busy(const struct sched *S)
+{
+	if (S->n_running > 0)
+		return 1;
+	if (S->stopping || S->fatal)
+		return 0;
+	return S->n_ready > 0 || !queue_empty(S) || S->n_waiting > 0;
+}
+
+static int count_not_started(const struct sched *S)
+{
+	int i, n = 0;
+
+	for (i = 0; i < S->p->n_nodes; i++)
+		if (S->n[i].s == N_IDLE || S->n[i].s == N_READY ||
+		    S->n[i].s == N_QUEUED || S->n[i].s == N_WAIT)
+			n++;
+	return n;
+}
+
+int sched_run(struct pipeline *p, struct state *st, struct store *store,
+	      int64_t run_id, const struct sched_opts *o,
+	      struct sched_result *res, struct err *err)
+{
+	struct sched S;
+	sigset_t set, old;
+	size_t n = (size_t)p->n_nodes + 1;
+
+	memset(&S, 0, sizeof(S));
+	memset(res, 0, sizeof(*res));
+	S.p = p;
+	S.st = st;
+	S.store = store;
+	S.o = o;
+	S.res = res;
+	S.err = err;
+	S.run_id = run_id;
+	snprintf(S.run_text, sizeof(S.run_text), "%lld", (long long)run_id);
+	S.n = xcalloc(n, sizeof(*S.n));
+	S.ready = xmalloc(n * sizeof(int));
+	S.queue = xmalloc(n * sizeof(int));
+	S.waiting = xmalloc(n * sizeof(int));
+	S.running = xmalloc(n * sizeof(int));
+	S.last_beat = progress_now();
+	dag_dependents(p, &S.dep_off, &S.dep_list);
+	if (setup_dirs(&S) < 0) {
+		release_all(&S);
+		return -1;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	init_nodes(&S);
+	for (;;) {
+		drain_ready(&S);
+		launch(&S);
+		drain_ready(&S);
+		if (!busy(&S))
+			break;
+		if (S.n_ready > 0)
+			continue;
+		wait_events(&S, &set);
+	}
+	res->not_started = count_not_started(&S);
+	progress_end(&S.pg, res->interrupted ? "interrupted" : S.fatal ? "error" :
+		     res->failed ? "failed" : "ok", (long long)run_id);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	{
+		struct err e;
+		fs_remove_tree(S.tmp_dir, &e);
+	}
+	release_all(&S);
+	return S.fatal ? -1 : 0;
+}
+
+void sched_clean_tmp(const char *state_dir)
+{
+	char *tmp = fs_join(state_dir, "tmp");
+	struct dirent *de;
+	struct err e;
+	DIR *d = opendir(tmp);
+
+	if (!d) {
+		free(tmp);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		int pid = atoi(de->d_name);
+		if (pid <= 0 || pid == (int)getpid())
+			continue;
+		if (kill(pid, 0) == 0 || errno == EPERM)
+			continue;
+		char *sub = fs_join(tmp, de->d_name);
+		fs_remove_tree(sub, &e);
+		free(sub);
+	}
+	closedir(d);
+	free(tmp);
+}

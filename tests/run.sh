@@ -1,0 +1,40 @@
+#!/bin/sh
+# Runs every test and ends with one line "N passed, N failed".
+# Arguments: the unit-test binaries (built under ASan+UBSan by make).
+# Integration tests are tests/integration/t*.sh; each prints its own
+# "N passed, N failed" line, which is summed here.
+cd "$(dirname "$0")/.." || exit 3
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+pass=0
+fail=0
+tally() { # $1: name, $2: log file, $3: exit code
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$2" | tail -n 1)
+	p=${line%% passed*}
+	f=${line#*passed, }
+	f=${f%% failed*}
+	if [ -z "$line" ]; then p=0; f=1; fi
+	if [ "$3" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	pass=$((pass + p))
+	fail=$((fail + f))
+	if [ "$f" -ne 0 ]; then
+		echo "--- $1 failed:"
+		grep -v '^ok ' "$2" | tail -n 40
+	else
+		echo "$1: $p passed"
+	fi
+}
+mkdir -p tests/tmp
+for t in "$@"; do
+	log=tests/tmp/$(basename "$t").log
+	"$t" >"$log" 2>&1
+	tally "$(basename "$t")" "$log" $?
+done
+for t in tests/integration/t*.sh; do
+	[ -f "$t" ] || continue
+	log=tests/tmp/$(basename "$t").log
+	sh "$t" >"$log" 2>&1
+	tally "$(basename "$t")" "$log" $?
+done
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
