@@ -31,18 +31,21 @@ dagrun: $(REL_OBJ)
 
 build/rel/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(OPT) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+	@echo "  CC $<"
+	@$(CC) $(OPT) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 
 build/asan/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) -O1 $(SAN) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+	@echo "  CC [asan] $<"
+	@$(CC) -O1 $(SAN) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 
 build/asan/dagrun: build/asan/engine/main.o $(ASAN_LIB)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL)
 
 build/asan/tests/%: tests/unit/%.c tests/unit/test.h $(ASAN_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) -O1 $(SAN) $(CFLAGS_ALL) -iquote tests/unit -o $@ $< $(ASAN_LIB) $(LDLIBS_ALL)
+	@echo "  LD [asan] $@"
+	@$(CC) -O1 $(SAN) $(CFLAGS_ALL) -iquote tests/unit -o $@ $< $(ASAN_LIB) $(LDLIBS_ALL)
 
 # The test command: unit tests under ASan+UBSan, then integration tests
 # against the real binary. The last line reads "N passed, N failed".

@@ -38,19 +38,26 @@ char *subst_scalar_text(const json_t *v)
 	}
 }
 
-/* Keys of an object as "a, b, c" for an error message. */
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Keys of an object, sorted, as "a, b, c" for an error message. */
 static void list_keys(json_t *obj, char *out, size_t n)
 {
+	const char **keys = xmalloc((json_object_size(obj) + 1) * sizeof(char *));
 	const char *k;
 	json_t *v;
-	size_t at = 0;
+	size_t at = 0, i, cnt = 0;
 
+	json_object_foreach(obj, k, v)
+		keys[cnt++] = k;
+	qsort(keys, cnt, sizeof(char *), cmp_key);
 	out[0] = '\0';
-	json_object_foreach(obj, k, v) {
-		if (at + strlen(k) + 3 >= n)
-			break;
-		at += (size_t)snprintf(out + at, n - at, "%s%s", at ? ", " : "", k);
-	}
+	for (i = 0; i < cnt && at + strlen(keys[i]) + 3 < n; i++)
+		at += (size_t)snprintf(out + at, n - at, "%s%s", at ? ", " : "", keys[i]);
+	free(keys);
 }
 
 /* Walk 'path' (a.b.c, 'len' bytes) through 'config'. */
