@@ -372,10 +372,11 @@ static int import_metrics(struct state *st, int64_t run_id, const char *node,
 {
 	sqlite3_stmt *s = st->q[Q_METRIC];
 	char *text, *line, *save = NULL;
+	struct err ignored;
 	size_t n;
 	int rc = 0;
 
-	if (!path || fs_read_file(path, &text, &n, err) < 0)
+	if (!path || fs_read_file(path, &text, &n, &ignored) < 0)
 		return 0;   /* no metrics file: nothing to import */
 	for (line = strtok_r(text, "\n", &save); line && rc == 0;
 	     line = strtok_r(NULL, "\n", &save)) {
@@ -393,7 +394,6 @@ static int import_metrics(struct state *st, int64_t run_id, const char *node,
 		json_decref(m);
 	}
 	free(text);
-	err_init(err);
 	return rc;
 }
 
@@ -402,13 +402,12 @@ static int import_events(struct state *st, int64_t run_id, const char *node,
 {
 	sqlite3_stmt *s = st->q[Q_EVENT];
 	char *text, *line, *save = NULL;
+	struct err ignored;
 	size_t n;
 	int rc = 0;
 
-	if (!path || fs_read_file(path, &text, &n, err) < 0) {
-		err_init(err);
-		return 0;
-	}
+	if (!path || fs_read_file(path, &text, &n, &ignored) < 0)
+		return 0;   /* no events file: nothing to import */
 	for (line = strtok_r(text, "\n", &save); line && rc == 0;
 	     line = strtok_r(NULL, "\n", &save)) {
 		json_t *e = json_loads(line, 0, NULL);

@@ -195,7 +195,8 @@ int store_put_dir(struct store *st, const char *dir, struct hash *out,
 	sb_init(&touched);
 	if (walk_dir(dir, "", &w, err) < 0)
 		goto out;
-	qsort(w.paths, w.n, sizeof(char *), cmp_path);
+	if (w.n > 1)
+		qsort(w.paths, w.n, sizeof(char *), cmp_path);
 	for (i = 0; i < w.n; i++) {
 		char *src = fs_join(dir, w.paths[i]);
 		struct hash h;

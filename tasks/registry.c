@@ -6,8 +6,11 @@
 #include <stddef.h>
 #include <string.h>
 
+extern const struct kernel kernel_data_load;
+
 static const struct kernel *const kernels[] = {
-	NULL   /* keeps the table non-empty */
+	&kernel_data_load,
+	NULL   /* the end; keeps the table non-empty */
 };
 
 static int count(void)

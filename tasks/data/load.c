@@ -1,0 +1,603 @@
+/* data.load: a CSV file into a columnar table, one .npy per column.
+ *
+ * Output (in kctx_out_dir): the timestamp column as int64 unix seconds in
+ * timestamp.npy (sub-second parts are cut, with a note in the log); each
+ * number column as float64 in <name>.npy; each string column, and any
+ * other column of dates, as a JSON array of strings (null for missing) in
+ * <name>.json; and schema.json, which maps column names to files (names
+ * are made safe for files: other bytes become '_', clashes get _2, _3).
+ * Rows come out sorted by time, duplicates and missing values resolved by
+ * the policies below, in this order: rows without a timestamp (dropped
+ * under missing: drop, else an error), unsorted, duplicates, missing.
+ *
+ * Never leaves a partial output: on failure every file it wrote is removed.
+ * All parsing is in tasks/lib (csv, timeparse, npy). */
+#include "csv.h"
+#include "fs.h"
+#include "kernel.h"
+#include "npy.h"
+#include "timeparse.h"
+#include "xalloc.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const struct param_spec params[] = {
+	{"path", PT_PATH, NULL, 0, 0, NULL, "the CSV file (RFC 4180, header row)"},
+	{"timestamp", PT_STR, "\"timestamp\"", 0, 0, NULL,
+	 "the time column: ISO 8601 or unix seconds; null for none"},
+	{"target", PT_STR, "\"value\"", 0, 0, NULL,
+	 "the column to forecast; must be numeric when present"},
+	{"columns", PT_LIST, "null", 0, 0, NULL,
+	 "columns to keep (timestamp and target always kept); null: all"},
+	{"missing", PT_ENUM, "\"error\"", 0, 0, "drop|ffill|interpolate|error",
+	 "empty, NA, NaN, null, N/A values in number columns"},
+	{"duplicates", PT_ENUM, "\"error\"", 0, 0, "error|first|last|mean",
+	 "rows with the same timestamp"},
+	{"unsorted", PT_ENUM, "\"sort\"", 0, 0, "sort|error",
+	 "timestamps that go back in time"},
+	{"delimiter", PT_STR, "\",\"", 0, 0, NULL, "one byte"},
+	{NULL, 0, NULL, 0, 0, NULL, NULL}
+};
+
+struct column {
+	size_t src;          /* index in the CSV */
+	enum csv_type type;  /* CSV_TIME only for the timestamp column */
+	double *v;           /* by output row (row[] maps back); NULL: string */
+	char *file;
+};
+
+struct load {
+	struct kctx *ctx;
+	struct csv_table *csv;
+	struct column *cols;
+	size_t n_cols;
+	struct column *time;    /* NULL without a timestamp column */
+	const char *target;     /* NULL when absent from the file */
+	size_t *row;            /* CSV row of each output row */
+	size_t n, dropped, filled;
+	struct err err;
+};
+
+static const char *param(struct load *L, const char *name)
+{
+	return kctx_str(L->ctx, name);
+}
+
+/* 1 if column 'c' is kept: listed in 'want', or all when 'want' is no
+ * list, or it is the timestamp or the target. */
+static int wanted(struct load *L, json_t *want, const char *name)
+{
+	const char *ts = param(L, "timestamp");
+
+	if (!json_is_array(want) || (ts && !strcmp(name, ts)) ||
+	    (L->target && !strcmp(name, L->target)))
+		return 1;
+	for (size_t i = 0; i < json_array_size(want); i++) {
+		const char *w = json_string_value(json_array_get(want, i));
+		if (w && !strcmp(name, w))
+			return 1;
+	}
+	return 0;
+}
+
+/* Check the names in the params against the header; pick the columns. */
+static int pick_columns(struct load *L)
+{
+	json_t *want = json_object_get(kctx_params(L->ctx), "columns");
+	const char *ts = param(L, "timestamp"), *tg = param(L, "target");
+
+	if (ts && csv_find(L->csv, ts) < 0) {
+		err_set(&L->err, ERR_USER, "%s:1:1: no column '%s' (expected the "
+			"time column named by 'timestamp', or timestamp: null)",
+			csv_path(L->csv), ts);
+		return -1;
+	}
+	for (size_t i = 0; i < json_array_size(want); i++) {
+		const char *w = json_string_value(json_array_get(want, i));
+		if (!w || csv_find(L->csv, w) < 0) {
+			err_set(&L->err, ERR_USER, "%s:1:1: no column '%s' (expected "
+				"the names in 'columns' in the header)",
+				csv_path(L->csv), w ? w : "(not a string)");
+			return -1;
+		}
+	}
+	/* absent target: not an error, data.preprocess picks a fallback */
+	L->target = tg && csv_find(L->csv, tg) >= 0 ? tg : NULL;
+	L->cols = xcalloc(csv_cols(L->csv), sizeof(*L->cols));
+	for (size_t c = 0; c < csv_cols(L->csv); c++) {
+		if (wanted(L, want, csv_name(L->csv, c)))
+			L->cols[L->n_cols++].src = c;
+	}
+	return 0;
+}
+
+/* Parse each kept column by its type; the target must be numbers. */
+static int parse_columns(struct load *L)
+{
+	const char *ts = param(L, "timestamp");
+	size_t n = csv_rows(L->csv);
+
+	L->n = n;
+	L->row = xmalloc((n ? n : 1) * sizeof(size_t));
+	for (size_t i = 0; i < n; i++)
+		L->row[i] = i;
+	for (size_t i = 0; i < L->n_cols; i++) {
+		struct column *c = &L->cols[i];
+		const char *name = csv_name(L->csv, c->src);
+		int is_time = ts && !strcmp(name, ts);
+		int is_num = !is_time && (csv_sniff(L->csv, c->src) == CSV_NUMBER ||
+					  (L->target && !strcmp(name, L->target)));
+		c->type = is_time ? CSV_TIME : is_num ? CSV_NUMBER : CSV_STRING;
+		if (c->type == CSV_STRING)
+			continue;
+		c->v = xmalloc((n ? n : 1) * sizeof(double));
+		if (is_time)
+			L->time = c;
+		if (is_time ? csv_times(L->csv, c->src, c->v, &L->err) :
+		    csv_numbers(L->csv, c->src, c->v, &L->err))
+			return -1;
+	}
+	return 0;
+}
+
+/* Keep the rows whose 'keep' flag is set, in every array. */
+static void compact(struct load *L, const unsigned char *keep)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < L->n; i++) {
+		if (!keep[i])
+			continue;
+		L->row[k] = L->row[i];
+		for (size_t j = 0; j < L->n_cols; j++) {
+			if (L->cols[j].v)
+				L->cols[j].v[k] = L->cols[j].v[i];
+		}
+		k++;
+	}
+	L->dropped += L->n - k;
+	L->n = k;
+}
+
+struct stamp {
+	double t;
+	size_t i;
+};
+
+/* By time, then by position: a stable order for qsort. */
+static int cmp_stamp(const void *a, const void *b)
+{
+	const struct stamp *x = a, *y = b;
+
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Reorder every array by time. */
+static void sort_rows(struct load *L)
+{
+	struct stamp *s = xmalloc(L->n * sizeof(*s));
+	size_t *row = xmalloc(L->n * sizeof(size_t));
+
+	for (size_t i = 0; i < L->n; i++)
+		s[i] = (struct stamp){L->time->v[i], i};
+	qsort(s, L->n, sizeof(*s), cmp_stamp);
+	for (size_t j = 0; j < L->n_cols; j++) {
+		double *v = L->cols[j].v, *g;
+		if (!v)
+			continue;
+		g = xmalloc(L->n * sizeof(double));
+		for (size_t i = 0; i < L->n; i++)
+			g[i] = v[s[i].i];
+		free(v);
+		L->cols[j].v = g;
+	}
+	for (size_t i = 0; i < L->n; i++)
+		row[i] = L->row[s[i].i];
+	free(L->row);
+	L->row = row;
+	free(s);
+}
+
+/* Rows without a time, then time order: the 'unsorted' policy. */
+static int order_rows(struct load *L, const char *missing, const char *unsorted)
+{
+	const double *t = L->time->v;
+	unsigned char *keep = xmalloc(L->n + 1);
+	char when[TIMEPARSE_TEXT_MAX];
+
+	for (size_t i = 0; i < L->n; i++) {
+		keep[i] = !isnan(t[i]);
+		if (!keep[i] && strcmp(missing, "drop")) {
+			free(keep);
+			csv_error(L->csv, L->row[i], L->time->src, &L->err, "missing "
+				  "timestamp (expected a time, or missing: drop)");
+			return -1;
+		}
+	}
+	compact(L, keep);
+	free(keep);
+	t = L->time->v;
+	for (size_t i = 1; i < L->n; i++) {
+		if (t[i] >= t[i - 1])
+			continue;
+		if (!strcmp(unsorted, "sort")) {
+			sort_rows(L);
+			return 0;
+		}
+		csv_error(L->csv, L->row[i], L->time->src, &L->err, "timestamp %s "
+			  "is earlier than the one on line %zu (expected rising time, "
+			  "or unsorted: sort)", timeparse_format((int64_t)floor(t[i]), when),
+			  csv_line(L->csv, L->row[i - 1]));
+		return -1;
+	}
+	return 0;
+}
+
+/* Replace v[a] by the mean of the known values in v[a..b). */
+static void mean_into_first(double *v, size_t a, size_t b)
+{
+	double sum = 0;
+	size_t k = 0;
+
+	for (size_t i = a; i < b; i++) {
+		if (!isnan(v[i])) {
+			sum += v[i];
+			k++;
+		}
+	}
+	v[a] = k ? sum / (double)k : NAN;
+}
+
+/* Collapse the group of rows [a, b) that share a time into one row. */
+static void merge_group(struct load *L, const char *policy, size_t a, size_t b,
+			unsigned char *keep)
+{
+	for (size_t k = a + 1; k < b; k++)
+		keep[k] = 0;
+	if (!strcmp(policy, "last")) {
+		keep[a] = 0;
+		keep[b - 1] = 1;
+	}
+	for (size_t j = 0; j < L->n_cols && !strcmp(policy, "mean"); j++) {
+		if (L->cols[j].v && &L->cols[j] != L->time)
+			mean_into_first(L->cols[j].v, a, b);
+	}
+}
+
+/* Rows sharing a time (adjacent once sorted): the 'duplicates' policy. */
+static int merge_duplicates(struct load *L, const char *policy)
+{
+	const double *t = L->time->v;
+	unsigned char *keep = xmalloc(L->n + 1);
+	char when[TIMEPARSE_TEXT_MAX];
+	size_t a, b;
+
+	memset(keep, 1, L->n + 1);
+	for (a = 0; a < L->n; a = b) {
+		b = a + 1;
+		while (b < L->n && t[b] == t[a])
+			b++;
+		if (b - a == 1)
+			continue;
+		if (!strcmp(policy, "error")) {
+			free(keep);
+			csv_error(L->csv, L->row[a + 1], L->time->src, &L->err,
+				  "duplicate timestamp %s (also on line %zu; expected one "
+				  "row per time, or duplicates: first, last or mean)",
+				  timeparse_format((int64_t)floor(t[a]), when),
+				  csv_line(L->csv, L->row[a]));
+			return -1;
+		}
+		merge_group(L, policy, a, b, keep);
+	}
+	compact(L, keep);
+	free(keep);
+	return 0;
+}
+
+/* Fill the gaps of 'v' inside its known values: carried forward, or on a
+ * line through the neighbours (in time 'x', or by position without one).
+ * Gaps at the ends stay: no value lies on both sides. */
+static size_t fill_gaps(double *v, const double *x, size_t n, int interpolate)
+{
+	size_t filled = 0, last = n;   /* n: no known value yet */
+
+	for (size_t i = 0; i < n; i++) {
+		if (isnan(v[i]))
+			continue;
+		for (size_t k = last + 1; last < n && k < i; k++, filled++) {
+			double xa = x ? x[last] : (double)last, xb = x ? x[i] : (double)i;
+			double xk = x ? x[k] : (double)k;
+			v[k] = interpolate ? v[last] + (v[i] - v[last]) * (xk - xa) / (xb - xa)
+					   : v[last];
+		}
+		last = i;
+	}
+	for (size_t k = last + 1; !interpolate && last < n && k < n; k++, filled++)
+		v[k] = v[last];
+	return filled;
+}
+
+/* The 'missing' policy for number columns; rows still missing a value
+ * afterwards are dropped (or, under 'error', reported). */
+static int resolve_missing(struct load *L, const char *policy)
+{
+	const double *x = L->time ? L->time->v : NULL;
+	unsigned char *keep = xmalloc(L->n + 1);
+	int fill = !strcmp(policy, "ffill") || !strcmp(policy, "interpolate");
+
+	for (size_t j = 0; j < L->n_cols && fill; j++) {
+		if (L->cols[j].v && &L->cols[j] != L->time)
+			L->filled += fill_gaps(L->cols[j].v, x, L->n,
+					       !strcmp(policy, "interpolate"));
+	}
+	for (size_t i = 0; i < L->n; i++) {
+		keep[i] = 1;
+		for (size_t j = 0; j < L->n_cols; j++) {
+			if (!L->cols[j].v || !isnan(L->cols[j].v[i]))
+				continue;
+			keep[i] = 0;
+			if (strcmp(policy, "error"))
+				continue;
+			free(keep);
+			csv_error(L->csv, L->row[i], L->cols[j].src, &L->err, "missing "
+				  "value in column '%s' (expected a number, or missing: "
+				  "drop, ffill or interpolate)", csv_name(L->csv, L->cols[j].src));
+			return -1;
+		}
+	}
+	compact(L, keep);
+	free(keep);
+	return 0;
+}
+
+/* A file stem from a column name: [A-Za-z0-9_.-] kept, other bytes '_',
+ * no leading dot (no hidden files, no "..").  Caller frees. */
+static char *safe_stem(const char *name)
+{
+	char *s = xstrdup(*name ? name : "column");
+
+	for (char *p = s; *p; p++) {
+		int ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			 (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
+			 (*p == '.' && p != s);
+		if (!ok)
+			*p = '_';
+	}
+	return s;
+}
+
+/* 1 if column 'i' may not take the stem 'cand': an earlier column has
+ * it, or it is schema, or timestamp (kept for the time column). */
+static int stem_taken(struct load *L, size_t i, const char *cand)
+{
+	if (!strcmp(cand, "schema") ||
+	    (L->time && &L->cols[i] != L->time && !strcmp(cand, "timestamp")))
+		return 1;
+	for (size_t j = 0; j < i; j++) {
+		if (!strcmp(L->cols[j].file, cand))
+			return 1;
+	}
+	return 0;
+}
+
+/* Give each column a unique file name. */
+static void name_files(struct load *L)
+{
+	for (size_t i = 0; i < L->n_cols; i++) {
+		struct column *c = &L->cols[i];
+		char *stem = c == L->time ? xstrdup("timestamp") :
+			     safe_stem(csv_name(L->csv, c->src));
+		char *cand = xstrdup(stem);
+		for (int k = 2; stem_taken(L, i, cand); k++) {
+			free(cand);
+			cand = xasprintf("%s_%d", stem, k);
+		}
+		c->file = cand;
+		free(stem);
+	}
+	for (size_t i = 0; i < L->n_cols; i++) {
+		char *f = xasprintf("%s.%s", L->cols[i].file,
+				    L->cols[i].v ? "npy" : "json");
+		free(L->cols[i].file);
+		L->cols[i].file = f;
+	}
+}
+
+/* A string column as a JSON array; invalid UTF-8 is refused. */
+static int write_strings(struct load *L, const struct column *c, const char *path)
+{
+	json_t *arr = json_array();
+	int rc = 0;
+
+	for (size_t i = 0; i < L->n && rc == 0; i++) {
+		size_t n, tn;
+		const char *s = csv_field(L->csv, L->row[i], c->src, &n), *t;
+		json_t *j;
+		tn = n;
+		t = csv_trim(s, &tn);
+		j = csv_is_missing(t, tn) ? json_null() : json_stringn(s, n);
+		if (!j) {
+			csv_error(L->csv, L->row[i], c->src, &L->err, "invalid UTF-8 in "
+				  "column '%s' (expected UTF-8 text)", csv_name(L->csv, c->src));
+			rc = -1;
+		}
+		json_array_append_new(arr, j);
+	}
+	if (rc == 0 && json_dump_file(arr, path, JSON_COMPACT) < 0) {
+		err_set(&L->err, ERR_IO, "cannot write '%s'", path);
+		rc = -1;
+	}
+	json_decref(arr);
+	return rc;
+}
+
+/* One column's file. */
+static int write_column(struct load *L, const struct column *c, const char *path)
+{
+	size_t shape[1] = {L->n};
+	int64_t *sec;
+	int rc, cut = 0;
+
+	if (!c->v)
+		return write_strings(L, c, path);
+	if (c != L->time)
+		return npy_write(path, NPY_F8, 1, shape, c->v, &L->err);
+	sec = xmalloc((L->n ? L->n : 1) * sizeof(*sec));
+	for (size_t i = 0; i < L->n; i++) {
+		sec[i] = (int64_t)floor(c->v[i]);
+		cut |= (double)sec[i] != c->v[i];
+	}
+	if (cut)
+		kctx_log(L->ctx, "note: sub-second parts of '%s' are cut: timestamp.npy "
+			 "holds whole seconds", csv_name(L->csv, c->src));
+	rc = npy_write(path, NPY_I8, 1, shape, sec, &L->err);
+	free(sec);
+	return rc;
+}
+
+static int write_schema(struct load *L, const char *path)
+{
+	json_t *cols = json_array(), *s;
+	int rc;
+
+	for (size_t i = 0; i < L->n_cols; i++) {
+		const struct column *c = &L->cols[i];
+		json_array_append_new(cols, json_pack("{s:s, s:s, s:s}",
+			"name", csv_name(L->csv, c->src), "type", csv_type_name(c->type),
+			"file", c->file));
+	}
+	s = json_pack("{s:I, s:o, s:s?, s:s?, s:s, s:I, s:I}", "rows", (json_int_t)L->n,
+		      "columns", cols, "timestamp", L->time ? param(L, "timestamp") : NULL,
+		      "target", L->target, "source", param(L, "path"),
+		      "dropped_rows", (json_int_t)L->dropped, "filled", (json_int_t)L->filled);
+	rc = json_dump_file(s, path, JSON_INDENT(2)) < 0 ? -1 : 0;
+	if (rc)
+		err_set(&L->err, ERR_IO, "cannot write '%s'", path);
+	json_decref(s);
+	return rc;
+}
+
+/* Write every column, then schema.json; or, failing, remove them all. */
+static int write_outputs(struct load *L)
+{
+	const char *out = kctx_out_dir(L->ctx);
+	char *path;
+	int rc = 0;
+
+	name_files(L);
+	for (size_t i = 0; i < L->n_cols && rc == 0; i++) {
+		path = fs_join(out, L->cols[i].file);
+		rc = write_column(L, &L->cols[i], path);
+		free(path);
+	}
+	path = fs_join(out, "schema.json");
+	if (rc == 0)
+		rc = write_schema(L, path);
+	if (rc) {
+		unlink(path);
+		for (size_t i = 0; i < L->n_cols; i++) {
+			char *p = fs_join(out, L->cols[i].file);
+			unlink(p);
+			free(p);
+		}
+	}
+	free(path);
+	return rc;
+}
+
+/* Read the file and parse the kept columns. */
+static int load_table(struct load *L)
+{
+	const char *delim = param(L, "delimiter");
+
+	if (!delim || strlen(delim) != 1) {
+		err_set(&L->err, ERR_USER, "delimiter: expected one byte such as ',' "
+			"or ';', found '%s'", delim ? delim : "null");
+		return -1;
+	}
+	L->csv = csv_load(param(L, "path"), delim[0], &L->err);
+	if (!L->csv)
+		return -1;
+	if (csv_rows(L->csv) == 0) {
+		err_set(&L->err, ERR_USER, "%s:2:1: expected data rows after the "
+			"header, found none", csv_path(L->csv));
+		return -1;
+	}
+	if (pick_columns(L) || parse_columns(L))
+		return -1;
+	if (!L->target)
+		kctx_log(L->ctx, "note: no target column '%s' in '%s': schema.json has "
+			 "target null", param(L, "target"), csv_path(L->csv));
+	return 0;
+}
+
+/* Order, deduplicate and fill by the policies. */
+static int apply_policies(struct load *L)
+{
+	const char *missing = param(L, "missing");
+
+	if (L->time && (order_rows(L, missing, param(L, "unsorted")) ||
+			merge_duplicates(L, param(L, "duplicates"))))
+		return -1;
+	if (resolve_missing(L, missing))
+		return -1;
+	if (L->n == 0) {
+		err_set(&L->err, ERR_USER, "%s: every row was dropped (expected some "
+			"rows with all values present; missing: %s)", csv_path(L->csv),
+			missing);
+		return -1;
+	}
+	return 0;
+}
+
+static void release(struct load *L)
+{
+	for (size_t i = 0; L->cols && i < L->n_cols; i++) {
+		free(L->cols[i].v);
+		free(L->cols[i].file);
+	}
+	free(L->cols);
+	free(L->row);
+	csv_free(L->csv);
+}
+
+static int run(struct kctx *ctx)
+{
+	struct load L;
+	int rc;
+
+	memset(&L, 0, sizeof(L));
+	L.ctx = ctx;
+	err_init(&L.err);
+	rc = load_table(&L);
+	if (rc == 0)
+		rc = apply_policies(&L);
+	if (rc == 0)
+		rc = write_outputs(&L);
+	if (rc) {
+		rc = kctx_fail(ctx, L.err.kind == ERR_USER ? KERNEL_EUSER : KERNEL_EFAIL,
+			       "%s", L.err.msg);
+	} else {
+		kctx_metric(ctx, "rows", -1, (double)L.n);
+		kctx_metric(ctx, "dropped_rows", -1, (double)L.dropped);
+		kctx_log(ctx, "loaded %zu rows of %zu columns from '%s' (dropped %zu, "
+			 "filled %zu)", L.n, L.n_cols, csv_path(L.csv), L.dropped, L.filled);
+	}
+	release(&L);
+	return rc;
+}
+
+static const char doc[] =
+	"Load a CSV file (RFC 4180, header row) into one .npy file per column "
+	"plus schema.json: the timestamp column as int64 unix seconds in "
+	"timestamp.npy, numbers as float64, strings as JSON lists. Rows are "
+	"sorted by time; duplicates and missing values follow the policies.";
+
+const struct kernel kernel_data_load = {"data.load", 1, params, doc, run};
