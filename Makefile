@@ -53,7 +53,7 @@ test: check-deps dagrun build/asan/dagrun $(UNIT_BIN)
 	@tests/run.sh $(UNIT_BIN)
 
 run: check-deps dagrun
-	./dagrun pipelines/full.yaml
+	./dagrun pipelines/full.yaml && ./dagrun show last
 
 # Installs the build and test dependencies on Debian (idempotent).
 deps:

@@ -14,9 +14,13 @@
 
 int fs_mkdirs(const char *path, struct err *err)
 {
-	char *p = xstrdup(path), *s;
+	char *p, *s;
 	int rc = 0;
 
+	/* the common case, a parent that exists, costs one call */
+	if (mkdir(path, 0777) == 0 || errno == EEXIST)
+		return 0;
+	p = xstrdup(path);
 	for (s = p + 1; ; s++) {
 		if (*s != '/' && *s != '\0')
 			continue;
