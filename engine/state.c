@@ -366,60 +366,59 @@ static int record_objects(struct state *st, const json_t *manifest,
 	return 0;
 }
 
-/* Import JSON lines {"name":..,"value":..,"step":..} written by a node. */
-static int import_metrics(struct state *st, int64_t run_id, const char *node,
-			  const char *path, struct err *err)
+static int metric_line(struct state *st, int64_t run_id, const char *node,
+		       const char *line, json_t *m, struct err *err)
 {
 	sqlite3_stmt *s = st->q[Q_METRIC];
-	char *text, *line, *save = NULL;
-	struct err ignored;
-	size_t n;
-	int rc = 0;
+	json_t *v = json_object_get(m, "value"), *step = json_object_get(m, "step");
 
-	if (!path || fs_read_file(path, &text, &n, &ignored) < 0)
-		return 0;   /* no metrics file: nothing to import */
-	for (line = strtok_r(text, "\n", &save); line && rc == 0;
-	     line = strtok_r(NULL, "\n", &save)) {
-		json_t *m = json_loads(line, 0, NULL);
-		json_t *v = json_object_get(m, "value");
-		if (json_is_string(json_object_get(m, "name")) && json_is_number(v)) {
-			sqlite3_bind_int64(s, 1, run_id);
-			bind_text(s, 2, node);
-			bind_text(s, 3, json_string_value(json_object_get(m, "name")));
-			if (json_is_integer(json_object_get(m, "step")))
-				sqlite3_bind_int64(s, 4, json_integer_value(json_object_get(m, "step")));
-			sqlite3_bind_double(s, 5, json_number_value(v));
-			rc = step_done(st, s, err, "cannot record a metric");
-		}
-		json_decref(m);
-	}
-	free(text);
-	return rc;
+	(void)line;
+	if (!json_is_string(json_object_get(m, "name")) || !json_is_number(v))
+		return 0;   /* not a metric: ignored, as documented */
+	sqlite3_bind_int64(s, 1, run_id);
+	bind_text(s, 2, node);
+	bind_text(s, 3, json_string_value(json_object_get(m, "name")));
+	if (json_is_integer(step) && json_integer_value(step) >= 0)
+		sqlite3_bind_int64(s, 4, json_integer_value(step));
+	sqlite3_bind_double(s, 5, json_number_value(v));
+	return step_done(st, s, err, "cannot record a metric");
 }
 
-static int import_events(struct state *st, int64_t run_id, const char *node,
-			 const char *path, struct err *err)
+static int event_line(struct state *st, int64_t run_id, const char *node,
+		      const char *line, json_t *e, struct err *err)
 {
 	sqlite3_stmt *s = st->q[Q_EVENT];
+
+	if (!json_is_string(json_object_get(e, "event")))
+		return 0;
+	sqlite3_bind_int64(s, 1, run_id);
+	bind_text(s, 2, node);
+	bind_text(s, 3, json_string_value(json_object_get(e, "event")));
+	bind_text(s, 4, line);
+	sqlite3_bind_double(s, 5, state_now());
+	return step_done(st, s, err, "cannot record an event");
+}
+
+/* Feed each JSON line of 'path' (metrics or events a node wrote) (may be NULL or missing) to 'fn'. */
+static int import_lines(struct state *st, int64_t run_id, const char *node,
+			const char *path,
+			int (*fn)(struct state *, int64_t, const char *,
+				  const char *, json_t *, struct err *),
+			struct err *err)
+{
 	char *text, *line, *save = NULL;
 	struct err ignored;
 	size_t n;
 	int rc = 0;
 
 	if (!path || fs_read_file(path, &text, &n, &ignored) < 0)
-		return 0;   /* no events file: nothing to import */
+		return 0;   /* the node wrote none */
 	for (line = strtok_r(text, "\n", &save); line && rc == 0;
 	     line = strtok_r(NULL, "\n", &save)) {
-		json_t *e = json_loads(line, 0, NULL);
-		if (json_is_string(json_object_get(e, "event"))) {
-			sqlite3_bind_int64(s, 1, run_id);
-			bind_text(s, 2, node);
-			bind_text(s, 3, json_string_value(json_object_get(e, "event")));
-			bind_text(s, 4, line);
-			sqlite3_bind_double(s, 5, state_now());
-			rc = step_done(st, s, err, "cannot record an event");
-		}
-		json_decref(e);
+		json_t *v = json_loads(line, 0, NULL);
+		if (v)
+			rc = fn(st, run_id, node, line, v, err);
+		json_decref(v);
 	}
 	free(text);
 	return rc;
@@ -470,9 +469,9 @@ static int record_done(struct state *st, int64_t run_id,
 		return -1;
 	if (r->manifest && record_objects(st, r->manifest, r->outputs, err) < 0)
 		return -1;
-	if (import_metrics(st, run_id, r->node, r->metrics_path, err) < 0)
+	if (import_lines(st, run_id, r->node, r->metrics_path, metric_line, err) < 0)
 		return -1;
-	return import_events(st, run_id, r->node, r->events_path, err);
+	return import_lines(st, run_id, r->node, r->events_path, event_line, err);
 }
 
 static int release_claim(struct state *st, const char *key, struct err *err)
@@ -502,7 +501,7 @@ int state_record(struct state *st, int64_t run_id, const char *pipeline,
 	if (rc == 0 && !strcmp(r->status, "done"))
 		rc = record_done(st, run_id, r, err);
 	else if (rc == 0 && !strcmp(r->status, "failed"))
-		rc = import_events(st, run_id, r->node, r->events_path, err);
+		rc = import_lines(st, run_id, r->node, r->events_path, event_line, err);
 	if (rc == 0 && r->key && strcmp(r->status, "cached"))
 		rc = release_claim(st, r->key, err);
 	if (rc < 0) {

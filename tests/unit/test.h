@@ -37,6 +37,7 @@ static int test_cur_failed;
 	int main(void) { \
 		int pass = 0, fail = 0; \
 		size_t i; \
+		setvbuf(stdout, NULL, _IOLBF, 0); \
 		for (i = 0; i < sizeof(test_cases_) / sizeof(test_cases_[0]); i++) { \
 			test_cur_failed = 0; \
 			test_cases_[i].fn(); \

@@ -8,6 +8,7 @@
 #include "fs.h"
 #include "lineage.h"
 #include "test.h"
+#include "tmpdir.h"
 #include "xalloc.h"
 
 #include <stdarg.h>
@@ -86,19 +87,6 @@ static char *new_repo(void)
 	return dir;
 }
 
-static void put_file(const char *dir, const char *rel, const char *text)
-{
-	char *path = fs_join(dir, rel);
-	FILE *f = fopen(path, "w");
-
-	if (!f) {
-		perror(path);
-		abort();
-	}
-	fputs(text, f);
-	fclose(f);
-	free(path);
-}
 
 /* A repository with one commit holding a.txt ("one\n"). */
 static char *committed_repo(void)

@@ -5,6 +5,7 @@
 #include "fs.h"
 #include "luabox.h"
 #include "test.h"
+#include "tmpdir.h"
 #include "xalloc.h"
 
 #include <lauxlib.h>
@@ -43,19 +44,6 @@ static void remove_tmpdir(char *dir)
 	free(dir);
 }
 
-static void put_file(const char *dir, const char *rel, const char *text)
-{
-	char *path = fs_join(dir, rel);
-	FILE *f = fopen(path, "w");
-
-	if (!f) {
-		perror(path);
-		abort();
-	}
-	fputs(text, f);
-	fclose(f);
-	free(path);
-}
 
 /* Contents of 'dir'/'rel', or NULL; the caller frees it. */
 static char *get_file(const char *dir, const char *rel)

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs.h"
+
 static char tmp_root[256];
 
 /* A fresh folder under /tmp, removed by tmp_cleanup(). */
@@ -43,6 +45,22 @@ __attribute__((unused)) static void tmp_cleanup(void)
 		if (system(cmd) != 0)
 			fprintf(stderr, "could not remove %s\n", tmp_root);
 	}
+}
+
+/* Write 'text' to dir/rel; aborts the test binary if it cannot. */
+__attribute__((unused)) static void put_file(const char *dir, const char *rel,
+					     const char *text)
+{
+	char *path = fs_join(dir, rel);
+	FILE *f = fopen(path, "w");
+
+	if (!f) {
+		perror(path);
+		abort();
+	}
+	fputs(text, f);
+	fclose(f);
+	free(path);
 }
 
 #endif
