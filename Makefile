@@ -1,10 +1,10 @@
 # dagrun: `make` builds ./dagrun; `make test` builds and runs every test;
 # `make run` runs the flagship pipeline; `make deps` installs Debian packages.
 
-PKGS      := yaml-0.1 lua5.4 sqlite3 jansson libgit2 libcurl openblas libcrypto
+PKGS      := yaml-0.1 lua5.4 sqlite3 jansson libgit2 libcurl openblas libcrypto liblbfgs
 DEB_PKGS  := build-essential pkg-config libyaml-dev liblua5.4-dev libsqlite3-dev \
              sqlite3 libjansson-dev libgit2-dev libcurl4-openssl-dev \
-             libopenblas-dev libssl-dev jq git
+             libopenblas-dev libssl-dev liblbfgs-dev jq git
 PREFIX    ?= /usr/local
 CC        ?= cc
 OPT       ?= -O2

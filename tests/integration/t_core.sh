@@ -92,4 +92,16 @@ expect "show records the git commit" sh -c "echo '$OUT' | jq -e '.git_commit | l
 expect "integrity check ok" [ "$(sqlite3 state/dagrun.db 'PRAGMA integrity_check')" = "ok" ]
 expect "no claims left" [ "$(sqlite3 state/dagrun.db 'SELECT count(*) FROM claims')" = "0" ]
 expect "no work folders left" [ -z "$(ls state/tmp 2>/dev/null)" ]
+
+# --json events: one object per line, ending with the summary
+run_dagrun --json --force-all pipelines/p.yaml
+expect "--json prints one JSON object per line" sh -c "printf '%s\n' '$OUT' | jq -e -s 'length >= 7' >/dev/null"
+expect "--json ends with the run summary" sh -c "printf '%s\n' '$OUT' | tail -n 1 | jq -e '.event == \"end\" and .ran == 3' >/dev/null"
+run_dagrun -n --json pipelines/p.yaml
+expect "-n --json lists every node" sh -c "printf '%s' '$OUT' | jq -e '.nodes | length == 3' >/dev/null"
+
+# make install puts the binary where PREFIX says
+rm -rf "$WORK/inst"
+make -s -C "$ROOT" install PREFIX="$WORK/inst" >/dev/null 2>&1
+expect "make install installs a working binary" sh -c "'$WORK/inst/bin/dagrun' version | grep -q dagrun"
 finish

@@ -104,4 +104,22 @@ wait $a; ra=$?
 wait $b; rb=$?
 expect "both concurrent runs exit 0" [ "$ra$rb" = "00" ]
 expect "each node ran exactly once" [ "$(sort "$WORK_LOG" | tr '\n' ' ')" = "p1 p2 p3 p4 " ]
+
+# Ctrl-C: running nodes are ended, recorded as failed, nothing cached
+cat > pipelines/int.yaml <<'YAML'
+nodes:
+  sleeper: {cmd: "echo started >> $WORK_LOG; sleep 30; echo never > $DAGRUN_OUT/o"}
+  after: {needs: [sleeper], cmd: "echo after >> $WORK_LOG"}
+YAML
+: > "$WORK_LOG"
+"$DAGRUN" pipelines/int.yaml >/dev/null 2>"$WORK/.int" & pid=$!
+for i in 1 2 3 4 5 6 7 8 9 10; do grep -q started "$WORK_LOG" && break; sleep 0.2; done
+kill -INT $pid
+wait $pid; rc=$?
+expect "Ctrl-C exits 130" [ "$rc" -eq 130 ]
+expect "Ctrl-C ends the node's processes" [ -z "$(pgrep -f 'sleep 30')" ]
+expect "the interrupted node is recorded as failed" [ "$(db "SELECT status || ':' || error FROM node_runs WHERE node='sleeper' ORDER BY id DESC LIMIT 1")" = "failed:interrupted" ]
+expect "the run is recorded as interrupted" [ "$(db "SELECT status FROM runs ORDER BY id DESC LIMIT 1")" = "interrupted" ]
+expect "nothing of it is cached" [ "$(db "SELECT count(*) FROM cache WHERE node IN ('sleeper','after')")" = "0" ]
+expect "no claim is left" [ "$(db "SELECT count(*) FROM claims")" = "0" ]
 finish
