@@ -2,6 +2,7 @@
  * after the pipeline and node names (GNU getopt permutes them). */
 #include "cli.h"
 #include "dag.h"
+#include "dagfmt.h"
 #include "fs.h"
 #include "inspect.h"
 #include "kernel.h"
@@ -22,6 +23,7 @@
 
 struct cli {
 	int jobs, dry_run, keep_going, force_all, json, quiet, verbose;
+	int dot, mermaid, diff;
 	const char *salt, *state_dir;
 	char **force;
 	int n_force;
@@ -34,10 +36,11 @@ struct cli {
 
 static const char usage_text[] =
 	"usage: dagrun [run] [options] PIPELINE [NODE...]\n"
-	"       dagrun explain PIPELINE NODE\n"
+	"       dagrun explain PIPELINE NODE [--diff RUN_A RUN_B]\n"
 	"       dagrun runs [--pipeline NAME] [--status S] [--limit N]\n"
 	"       dagrun show RUN [NODE]\n"
-	"       dagrun dag PIPELINE\n"
+	"       dagrun dag PIPELINE [--dot | --mermaid]\n"
+	"       dagrun metrics RUN | metrics diff RUN_A RUN_B\n"
 	"       dagrun help [TASK] | version\n"
 	"\n"
 	"options:\n"
@@ -104,6 +107,9 @@ static int parse_options(struct cli *c, int argc, char **argv)
 		{"status", required_argument, NULL, 'T'},
 		{"limit", required_argument, NULL, 'L'},
 		{"help", no_argument, NULL, 'h'},
+		{"dot", no_argument, NULL, 'D'},
+		{"mermaid", no_argument, NULL, 'M'},
+		{"diff", no_argument, NULL, 'd'},
 		{NULL, 0, NULL, 0}
 	};
 	char *end;
@@ -135,6 +141,9 @@ static int parse_options(struct cli *c, int argc, char **argv)
 		case 'L':
 			c->limit = atoi(optarg);
 			break;
+		case 'D': c->dot = 1; break;
+		case 'M': c->mermaid = 1; break;
+		case 'd': c->diff = 1; break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return -1;
@@ -374,6 +383,8 @@ static int cmd_run(struct cli *c)
 	return rc;
 }
 
+static int cmd_key_diff(struct cli *c);
+
 static int cmd_explain(struct cli *c)
 {
 	struct pipeline *p = NULL;
@@ -384,6 +395,8 @@ static int cmd_explain(struct cli *c)
 	int i, rc = 0;
 
 	err_init(&err);
+	if (c->diff)
+		return cmd_key_diff(c);
 	if (c->n_args != 2)
 		return usage_error("%s", "explain needs a pipeline and a node "
 				   "(dagrun explain PIPELINE NODE)");
@@ -460,25 +473,71 @@ static int cmd_dag(struct cli *c)
 {
 	struct pipeline *p = NULL;
 	struct err err;
-	int *order, t, k;
 
 	err_init(&err);
 	if (c->n_args != 1)
 		return usage_error("%s", "dag needs a pipeline (dagrun dag PIPELINE)");
 	if (pipeline_load(c->args[0], &p, &err) < 0)
 		return report(&err);
-	order = xmalloc(((size_t)p->n_nodes + 1) * sizeof(int));
-	dag_order(p, order);
-	for (t = 0; t < p->n_nodes; t++) {
-		const struct node *nd = &p->nodes[order[t]];
-		printf("%s [%s]", nd->id, nd->task);
-		for (k = 0; k < nd->n_needs; k++)
-			printf("%s%s", k ? ", " : " <- ", p->nodes[nd->needs[k]].id);
-		putchar('\n');
-	}
-	free(order);
+	if (c->dot)
+		dagfmt_dot(p, stdout);
+	else if (c->mermaid)
+		dagfmt_mermaid(p, stdout);
+	else
+		dagfmt_text(p, stdout);
 	pipeline_free(p);
 	return 0;
+}
+
+/* Open the state of the current project and resolve run arguments. */
+static int open_runs(struct cli *c, struct state **st, char **runs, int n,
+		     int64_t *ids, struct err *err)
+{
+	char *root = cwd_root();
+	int i, rc = open_state(c, root, st, NULL, err);
+
+	free(root);
+	for (i = 0; rc == 0 && i < n; i++)
+		rc = inspect_run_id(*st, runs[i], &ids[i], err);
+	return rc;
+}
+
+static int cmd_metrics(struct cli *c)
+{
+	struct state *st = NULL;
+	struct err err;
+	int64_t ids[2];
+	int rc, diff = c->n_args >= 1 && !strcmp(c->args[0], "diff");
+
+	err_init(&err);
+	if (diff ? c->n_args != 3 : c->n_args != 1)
+		return usage_error("%s", "metrics needs a run, or diff and two runs "
+				   "(dagrun metrics RUN | dagrun metrics diff A B)");
+	rc = open_runs(c, &st, c->args + diff, diff ? 2 : 1, ids, &err);
+	if (rc == 0 && diff)
+		rc = inspect_metrics_diff(st, ids[0], ids[1], c->json, &err);
+	else if (rc == 0)
+		rc = inspect_metrics(st, ids[0], c->json, &err);
+	state_close(st);
+	return rc < 0 ? report(&err) : 0;
+}
+
+static int cmd_key_diff(struct cli *c)
+{
+	struct state *st = NULL;
+	struct err err;
+	int64_t ids[2];
+	int rc;
+
+	err_init(&err);
+	if (c->n_args != 4)
+		return usage_error("%s", "explain --diff needs a pipeline, a node and "
+				   "two runs (dagrun explain PIPELINE NODE --diff A B)");
+	rc = open_runs(c, &st, c->args + 2, 2, ids, &err);
+	if (rc == 0)
+		rc = inspect_key_diff(st, c->args[1], ids[0], ids[1], c->json, &err);
+	state_close(st);
+	return rc < 0 ? report(&err) : 0;
 }
 
 static int cmd_help(struct cli *c)
@@ -512,7 +571,8 @@ static int cmd_help(struct cli *c)
 int cli_main(int argc, char **argv)
 {
 	static const char *const commands[] = {
-		"run", "explain", "runs", "show", "dag", "help", "version", NULL
+		"run", "explain", "runs", "show", "dag", "metrics", "help", "version",
+		NULL
 	};
 	struct cli c;
 	const char *cmd = "run";
@@ -547,6 +607,8 @@ int cli_main(int argc, char **argv)
 		rc = cmd_show(&c);
 	} else if (!strcmp(cmd, "dag")) {
 		rc = cmd_dag(&c);
+	} else if (!strcmp(cmd, "metrics")) {
+		rc = cmd_metrics(&c);
 	} else {
 		rc = cmd_run(&c);
 	}

@@ -1,6 +1,7 @@
 /* inspect: see inspect.h.  Each command is one query turned into rows
  * of text or one JSON document; jansson builds the JSON. */
 #include "inspect.h"
+#include "cache.h"
 #include "state.h"
 #include "store.h"
 #include "strbuf.h"
@@ -311,4 +312,154 @@ int inspect_show(struct state *st, int64_t run, const char *node, int json,
 	json_decref(r);
 	json_decref(nodes);
 	return 0;
+}
+
+/* Final metric values of one run: {"node/name": {node,name,value,steps}}. */
+static json_t *final_metrics(struct state *st, int64_t run)
+{
+	sqlite3_stmt *s;
+	json_t *o = json_object();
+
+	sqlite3_prepare_v2(state_db(st), "SELECT node, name, count(step),"
+		" coalesce((SELECT value FROM metrics f WHERE f.run_id = m.run_id AND"
+		"   f.node = m.node AND f.name = m.name AND f.step IS NULL"
+		"   ORDER BY rowid DESC LIMIT 1),"
+		" (SELECT value FROM metrics f WHERE f.run_id = m.run_id AND"
+		"   f.node = m.node AND f.name = m.name ORDER BY step DESC, rowid DESC"
+		"   LIMIT 1)) FROM metrics m WHERE run_id = ?1 GROUP BY node, name"
+		" ORDER BY node, name", -1, &s, NULL);
+	sqlite3_bind_int64(s, 1, run);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		char *k = xasprintf("%s/%s", col(s, 0), col(s, 1));
+		json_object_set_new(o, k, json_pack("{s:s,s:s,s:f,s:i}", "node",
+			col(s, 0), "name", col(s, 1), "value", sqlite3_column_double(s, 3),
+			"steps", sqlite3_column_int(s, 2)));
+		free(k);
+	}
+	sqlite3_finalize(s);
+	return o;
+}
+
+int inspect_metrics(struct state *st, int64_t run, int json, struct err *err)
+{
+	json_t *m = final_metrics(st, run), *v;
+	const char *k;
+
+	(void)err;
+	if (json) {
+		print_json(m);
+		return 0;
+	}
+	printf("%-30s %-20s %14s %6s\n", "NODE", "METRIC", "VALUE", "STEPS");
+	json_object_foreach(m, k, v)
+		printf("%-30s %-20s %14.6g %6lld\n",
+		       json_string_value(json_object_get(v, "node")),
+		       json_string_value(json_object_get(v, "name")),
+		       json_real_value(json_object_get(v, "value")),
+		       (long long)json_integer_value(json_object_get(v, "steps")));
+	json_decref(m);
+	return 0;
+}
+
+static json_t *diff_row(json_t *va, json_t *vb)
+{
+	json_t *any = vb ? vb : va, *row;
+	double a = va ? json_real_value(json_object_get(va, "value")) : 0;
+	double b = vb ? json_real_value(json_object_get(vb, "value")) : 0;
+
+	row = json_pack("{s:O,s:O}", "node", json_object_get(any, "node"),
+			"name", json_object_get(any, "name"));
+	json_object_set_new(row, "old", va ? json_real(a) : json_null());
+	json_object_set_new(row, "new", vb ? json_real(b) : json_null());
+	json_object_set_new(row, "change", va && vb ? json_real(b - a) : json_null());
+	return row;
+}
+
+static void print_diff_value(json_t *v)
+{
+	if (json_is_null(v))
+		printf(" %14s", "-");
+	else
+		printf(" %14.6g", json_real_value(v));
+}
+
+int inspect_metrics_diff(struct state *st, int64_t a, int64_t b, int json,
+			 struct err *err)
+{
+	json_t *ma = final_metrics(st, a), *mb = final_metrics(st, b);
+	json_t *rows = json_array(), *v, *r;
+	const char *k;
+	size_t i;
+
+	(void)err;
+	json_object_foreach(mb, k, v)
+		json_array_append_new(rows, diff_row(json_object_get(ma, k), v));
+	json_object_foreach(ma, k, v)
+		if (!json_object_get(mb, k))
+			json_array_append_new(rows, diff_row(v, NULL));
+	if (json) {
+		print_json(json_pack("{s:I,s:I,s:o}", "old_run", (json_int_t)a,
+				     "new_run", (json_int_t)b, "metrics", rows));
+	} else {
+		printf("%-30s %-20s %14s %14s %14s\n", "NODE", "METRIC", "OLD", "NEW",
+		       "CHANGE");
+		json_array_foreach(rows, i, r) {
+			printf("%-30s %-20s", json_string_value(json_object_get(r, "node")),
+			       json_string_value(json_object_get(r, "name")));
+			print_diff_value(json_object_get(r, "old"));
+			print_diff_value(json_object_get(r, "new"));
+			print_diff_value(json_object_get(r, "change"));
+			putchar('\n');
+		}
+		json_decref(rows);
+	}
+	json_decref(ma);
+	json_decref(mb);
+	return 0;
+}
+
+static char *run_key_doc(struct state *st, const char *node, int64_t run)
+{
+	sqlite3_stmt *s;
+	char *doc = NULL;
+
+	sqlite3_prepare_v2(state_db(st), "SELECT k.doc FROM node_runs n JOIN keys k"
+		" ON k.key = n.key WHERE n.run_id = ?1 AND n.node = ?2 ORDER BY n.id"
+		" DESC LIMIT 1", -1, &s, NULL);
+	sqlite3_bind_int64(s, 1, run);
+	sqlite3_bind_text(s, 2, node, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		doc = xstrdup(col(s, 0));
+	sqlite3_finalize(s);
+	return doc;
+}
+
+int inspect_key_diff(struct state *st, const char *node, int64_t a, int64_t b,
+		     int json, struct err *err)
+{
+	char *da = run_key_doc(st, node, a), *db = run_key_doc(st, node, b);
+	struct strbuf sb;
+	int rc = 0;
+
+	if (!da || !db) {
+		err_set(err, ERR_USER, "run %lld has no key for node '%s' (it was "
+			"not part of that run, or was skipped)",
+			(long long)(da ? b : a), node);
+		rc = -1;
+	} else if (json) {
+		print_json(json_pack("{s:s,s:o,s:o}", "node", node, "old",
+				     json_loads(da, 0, NULL), "new", json_loads(db, 0, NULL)));
+	} else {
+		sb_init(&sb);
+		sb_addf(&sb, "node %s: run %lld against run %lld; * marks a difference\n",
+			node, (long long)b, (long long)a);
+		cache_explain(da, db, &sb);
+		sb_addc(&sb, '\n');
+		cache_print_diff(da, db, &sb);
+		fputs(sb.buf, stdout);
+		sb_release(&sb);
+	}
+	free(da);
+	free(db);
+	return rc;
 }

@@ -25,4 +25,19 @@ int inspect_run_id(struct state *st, const char *text, int64_t *id,
 int inspect_show(struct state *st, int64_t run, const char *node, int json,
 		 struct err *err);
 
+/* `dagrun metrics RUN`: each node's metrics: the final value (a metric
+ * without a step) or else the value at the last step, with the number
+ * of steps recorded. */
+int inspect_metrics(struct state *st, int64_t run, int json, struct err *err);
+
+/* `dagrun metrics diff A B`: every metric of either run, with the old
+ * value, the new value and the numeric change, as `dvc metrics diff`. */
+int inspect_metrics_diff(struct state *st, int64_t a, int64_t b, int json,
+			 struct err *err);
+
+/* `dagrun explain PIPELINE NODE --diff A B`: the node's two keys part by
+ * part. ERR_USER when a run has no key for the node. */
+int inspect_key_diff(struct state *st, const char *node, int64_t a,
+		     int64_t b, int json, struct err *err);
+
 #endif

@@ -1,0 +1,39 @@
+#!/bin/sh
+# Inspection: metrics and their diff, explain --diff, dag formats.
+. "$(dirname "$0")/lib.sh"
+new_project
+cat > p.yaml <<'YAML'
+nodes:
+  a:
+    deps: [v]
+    cmd: 'echo "{\"name\":\"rmse\",\"value\":$(cat v)}" >> $DAGRUN_METRICS; for e in 1 2 3; do echo "{\"name\":\"loss\",\"step\":$e,\"value\":$e.5}" >> $DAGRUN_METRICS; done; echo x > $DAGRUN_OUT/o'
+  b: {needs: [a], cmd: "true", matrix: {lr: [0.1, 0.01]}}
+YAML
+echo 1.5 > v
+git add -A && git commit -qm init
+run_dagrun -q p.yaml
+echo 1.25 > v
+run_dagrun -q p.yaml
+run_dagrun metrics last --json
+expect "metrics: final value" sh -c "printf '%s' '$OUT' | jq -e '.[\"a/rmse\"].value == 1.25' >/dev/null"
+expect "metrics: last step of a curve" sh -c "printf '%s' '$OUT' | jq -e '.[\"a/loss\"].value == 3.5 and .[\"a/loss\"].steps == 3' >/dev/null"
+run_dagrun metrics diff 1 2 --json
+expect "metrics diff: the numeric change" sh -c "printf '%s' '$OUT' | jq -e '.metrics[] | select(.name == \"rmse\") | .change == -0.25' >/dev/null"
+run_dagrun metrics diff 1 2
+expect "metrics diff: a table" contains "$OUT" "-0.25"
+run_dagrun explain p.yaml a --diff 1 2
+expect "explain --diff names the changed dep" contains "$OUT" "dep file v changed"
+expect "explain --diff marks deps" contains "$OUT" "* deps"
+run_dagrun explain p.yaml 'b[lr=0.1]' --diff 1 2
+expect "explain --diff of an unchanged node" contains "$OUT" "the same key"
+run_dagrun explain p.yaml a --diff 1 99
+expect "explain --diff of an unknown run exits 2" [ "$RC" -eq 2 ]
+run_dagrun metrics 42
+expect "metrics of an unknown run exits 2" [ "$RC" -eq 2 ]
+run_dagrun dag --dot p.yaml
+expect "dag --dot has the edges" contains "$OUT" '"a" -> "b[lr=0.1]";'
+run_dagrun dag --mermaid p.yaml
+expect "dag --mermaid has the edges" contains "$OUT" "n0 --> n2"
+run_dagrun dag p.yaml
+expect "dag shows layers" contains "$OUT" "3 nodes in 2 layers"
+finish
