@@ -453,7 +453,8 @@ int inspect_key_diff(struct state *st, const char *node, int64_t a, int64_t b,
 		sb_init(&sb);
 		sb_addf(&sb, "node %s: run %lld against run %lld; * marks a difference\n",
 			node, (long long)b, (long long)a);
-		cache_explain(da, db, &sb);
+		if (!cache_explain(da, db, &sb))
+			sb_adds(&sb, "the same key");
 		sb_addc(&sb, '\n');
 		cache_print_diff(da, db, &sb);
 		fputs(sb.buf, stdout);
