@@ -410,6 +410,9 @@ out:
 	return rc;
 }
 
+static void node_failed(struct sched *S, int i, char *why, int code,
+			const struct rusage *ru);
+
 /* Start queued nodes while slots allow. */
 static void launch(struct sched *S)
 {
@@ -432,8 +435,22 @@ static void launch(struct sched *S)
 			}
 			S->n[i].claimed = 1;
 		}
-		if (start_node(S, i) < 0)
+		if (start_node(S, i) == 0)
+			continue;
+		if (S->err->kind != ERR_USER) {
 			S->fatal = 1;
+			return;
+		}
+		/* an input failed its check: this node fails, not the run,
+		 * and a retry could not help */
+		S->n[i].s = N_RUNNING;
+		S->n[i].attempts = S->p->nodes[i].retries + 1;
+		node_failed(S, i, xstrdup(S->err->msg), 0, NULL);
+		err_init(S->err);
+		if (S->n[i].work) {
+			struct err e;
+			fs_remove_tree(S->n[i].work, &e);
+		}
 	}
 }
 

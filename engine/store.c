@@ -22,11 +22,22 @@
 int store_open(struct store *st, const char *state_dir, struct err *err)
 {
 	st->dir = fs_join(state_dir, "objects");
+	strmap_init(&st->verified);
+	st->owned = NULL;
+	st->n_owned = st->cap_owned = 0;
 	return fs_mkdirs(st->dir, err);
 }
 
 void store_close(struct store *st)
 {
+	size_t i;
+
+	for (i = 0; i < st->n_owned; i++)
+		free(st->owned[i]);
+	free(st->owned);
+	st->owned = NULL;
+	st->n_owned = st->cap_owned = 0;
+	strmap_release(&st->verified);
 	free(st->dir);
 	st->dir = NULL;
 }
@@ -281,7 +292,38 @@ static int link_or_copy(const char *src, const char *dst, struct err *err)
 	return rc;
 }
 
-int store_link_dir(const struct store *st, const struct hash *h,
+/* Check object 'fh' once per store; on a mismatch remove it and the
+ * manifest 'mh' that names it. */
+static int verify_object(struct store *st, const struct hash *mh,
+			 const struct hash *fh, const char *rel, struct err *err)
+{
+	char hex[HASH_HEX_LEN], *path;
+	struct hash got;
+	struct err ignored;
+
+	hash_to_hex(fh, hex);
+	if (strmap_get(&st->verified, hex) >= 0)
+		return 0;
+	path = store_path(st, fh);
+	if (hash_file(path, &got, &ignored) == 0 && !memcmp(got.b, fh->b, HASH_LEN)) {
+		xgrow((void **)&st->owned, sizeof(char *), &st->cap_owned, st->n_owned + 1);
+		st->owned[st->n_owned] = xstrdup(hex);
+		strmap_put(&st->verified, st->owned[st->n_owned++], 1);
+		free(path);
+		return 0;
+	}
+	err_set(err, ERR_USER, "output '%s' in the store (%s) was modified or is "
+		"missing: its content no longer matches its hash; it is removed, "
+		"and the node that made it will run again next time", rel, path);
+	unlink(path);
+	free(path);
+	path = store_path(st, mh);
+	unlink(path);
+	free(path);
+	return -1;
+}
+
+int store_link_dir(struct store *st, const struct hash *h,
 		   const char *dir, struct err *err)
 {
 	json_t *m, *f;
@@ -308,6 +350,8 @@ int store_link_dir(const struct store *st, const struct hash *h,
 		rc = fs_mkdirs(dst, err);
 		*slash = '/';
 		src = store_path(st, &fh);
+		if (rc == 0)
+			rc = verify_object(st, h, &fh, rel, err);
 		if (rc == 0)
 			rc = link_or_copy(src, dst, err);
 		free(src);

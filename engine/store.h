@@ -22,8 +22,13 @@
 #include "err.h"
 #include "hash.h"
 
+#include "strmap.h"
+
 struct store {
-	char *dir;        /* STATE/objects */
+	char *dir;              /* STATE/objects */
+	struct strmap verified; /* objects whose hash was checked */
+	char **owned;           /* the verified map's keys */
+	size_t n_owned, cap_owned;
 };
 
 int store_open(struct store *st, const char *state_dir, struct err *err);
@@ -53,8 +58,12 @@ int store_manifest(const struct store *st, const struct hash *h,
 		   json_t **out, struct err *err);
 
 /* Make the files of manifest 'h' appear under 'dir' (created) as hard
- * links to the objects, copying when linking is impossible. */
-int store_link_dir(const struct store *st, const struct hash *h,
+ * links to the objects, copying when linking is impossible.  Each object
+ * is checked against its hash the first time this store hands it out; an
+ * object that was modified is removed together with the manifest, so that
+ * the node that made it runs again, and the call fails with ERR_USER
+ * ("... was modified ..."). */
+int store_link_dir(struct store *st, const struct hash *h,
 		   const char *dir, struct err *err);
 
 /* 1 if every object of outputs 'h' is present (cheap: stats only). */
