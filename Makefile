@@ -22,7 +22,7 @@ ASAN_LIB  := $(LIB_SRC:%.c=build/asan/%.o)
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
 
-.PHONY: all test unit integration run deps install clean bench check-deps
+.PHONY: all test unit integration run deps install clean bench check-deps docs
 
 all: dagrun
 
@@ -68,6 +68,10 @@ install: dagrun
 	install -m 0755 dagrun $(DESTDIR)$(PREFIX)/bin/dagrun
 	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/dagrun/
 	cp -r docs/. $(DESTDIR)$(PREFIX)/share/doc/dagrun/
+
+# docs/tasks.md is generated from the kernels' param schemas.
+docs: dagrun
+	./dagrun help --markdown > docs/tasks.md
 
 bench: dagrun
 	bench/run.sh

@@ -190,3 +190,43 @@ char *kernel_describe(const struct kernel *k)
 	}
 	return sb_detach(&sb);
 }
+
+/* A default or choice list as Markdown code, '|' escaped for tables. */
+static void md_code(struct strbuf *sb, const char *text)
+{
+	sb_addc(sb, '`');
+	for (; *text; text++) {
+		if (*text == '|')
+			sb_addc(sb, '\\');
+		sb_addc(sb, *text);
+	}
+	sb_addc(sb, '`');
+}
+
+char *kernel_describe_markdown(const struct kernel *k)
+{
+	const struct param_spec *ps;
+	struct strbuf sb;
+
+	sb_init(&sb);
+	sb_addf(&sb, "## %s\n\nVersion %d. %s\n\n", k->name, k->version,
+		k->doc ? k->doc : "");
+	sb_adds(&sb, "| param | type | default | meaning |\n|---|---|---|---|\n");
+	for (ps = k->params; ps->name; ps++) {
+		sb_addf(&sb, "| `%s` | %s", ps->name, param_type_name(ps->type));
+		if (ps->type == PT_ENUM) {
+			sb_adds(&sb, ": ");
+			md_code(&sb, ps->choices);
+		}
+		if (ps->min < ps->max)
+			sb_addf(&sb, " (%g to %g)", ps->min, ps->max);
+		sb_adds(&sb, " | ");
+		if (ps->def)
+			md_code(&sb, ps->def);
+		else
+			sb_adds(&sb, "required");
+		sb_addf(&sb, " | %s |\n", ps->doc ? ps->doc : "");
+	}
+	sb_addc(&sb, '\n');
+	return sb_detach(&sb);
+}

@@ -73,8 +73,10 @@ const char *param_type_name(enum param_type t);
 json_t *kernel_check_params(const struct kernel *k, json_t *params,
 			    json_t *locs, const char *where, struct err *err);
 
-/* The params of a kernel as text for `dagrun help TASK` and docs/. */
+/* The params of a kernel as text for `dagrun help TASK`; caller frees. */
 char *kernel_describe(const struct kernel *k);
+/* The same as a Markdown section for docs/tasks.md; caller frees. */
+char *kernel_describe_markdown(const struct kernel *k);
 
 /* --- the context a running kernel sees (all borrowed, valid during run) */
 json_t *kctx_params(struct kctx *c);
