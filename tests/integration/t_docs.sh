@@ -2,6 +2,7 @@
 # docs/tasks.md is generated from the kernels' schemas and must be current;
 # `dagrun help TASK` prints the same params.
 . "$(dirname "$0")/lib.sh"
+mkdir -p "$WORK"
 cd "$ROOT" || exit 3
 "$DAGRUN" help --markdown > "$ROOT/tests/tmp/tasks.md"
 if cmp -s "$ROOT/tests/tmp/tasks.md" docs/tasks.md; then
