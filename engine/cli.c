@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "dag.h"
 #include "dagfmt.h"
+#include "gc.h"
 #include "fs.h"
 #include "inspect.h"
 #include "kernel.h"
@@ -24,6 +25,8 @@
 struct cli {
 	int jobs, dry_run, keep_going, force_all, json, quiet, verbose;
 	int dot, mermaid, diff, markdown;
+	int keep_last;
+	double keep_days;
 	const char *salt, *state_dir;
 	char **force;
 	int n_force;
@@ -41,6 +44,7 @@ static const char usage_text[] =
 	"       dagrun show RUN [NODE]\n"
 	"       dagrun dag PIPELINE [--dot | --mermaid]\n"
 	"       dagrun metrics RUN | metrics diff RUN_A RUN_B\n"
+	"       dagrun gc [--keep-last N] [--keep-days D] [-n]\n"
 	"       dagrun help [TASK] | version\n"
 	"\n"
 	"options:\n"
@@ -111,6 +115,8 @@ static int parse_options(struct cli *c, int argc, char **argv)
 		{"mermaid", no_argument, NULL, 'M'},
 		{"diff", no_argument, NULL, 'd'},
 		{"markdown", no_argument, NULL, 'm'},
+		{"keep-last", required_argument, NULL, 'K'},
+		{"keep-days", required_argument, NULL, 'Y'},
 		{NULL, 0, NULL, 0}
 	};
 	char *end;
@@ -146,6 +152,18 @@ static int parse_options(struct cli *c, int argc, char **argv)
 		case 'M': c->mermaid = 1; break;
 		case 'd': c->diff = 1; break;
 		case 'm': c->markdown = 1; break;
+		case 'K':
+			c->keep_last = (int)strtol(optarg, &end, 10);
+			if (*end || c->keep_last < 1)
+				return usage_error("bad --keep-last '%s' (expected a "
+						   "number of runs, at least 1)", optarg);
+			break;
+		case 'Y':
+			c->keep_days = strtod(optarg, &end);
+			if (*end || c->keep_days < 0)
+				return usage_error("bad --keep-days '%s' (expected a "
+						   "number of days)", optarg);
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return -1;
@@ -562,6 +580,26 @@ static int help_markdown(void)
 	return 0;
 }
 
+static int cmd_gc(struct cli *c)
+{
+	struct gc_opts o = {c->keep_last ? c->keep_last : 10, c->keep_days,
+			    c->dry_run, c->json};
+	struct state *st = NULL;
+	struct store store = {0};
+	char *root = cwd_root();
+	struct err err;
+	int rc;
+
+	err_init(&err);
+	rc = open_state(c, root, &st, &store, &err);
+	free(root);
+	if (rc == 0)
+		rc = gc_run(st, &store, &o, &err);
+	store_close(&store);
+	state_close(st);
+	return rc < 0 ? report(&err) : 0;
+}
+
 static int cmd_help(struct cli *c)
 {
 	const struct kernel *const *ks;
@@ -595,7 +633,8 @@ static int cmd_help(struct cli *c)
 int cli_main(int argc, char **argv)
 {
 	static const char *const commands[] = {
-		"run", "explain", "runs", "show", "dag", "metrics", "help", "version",
+		"run", "explain", "runs", "show", "dag", "metrics", "gc", "help",
+		"version",
 		NULL
 	};
 	struct cli c;
@@ -633,6 +672,8 @@ int cli_main(int argc, char **argv)
 		rc = cmd_dag(&c);
 	} else if (!strcmp(cmd, "metrics")) {
 		rc = cmd_metrics(&c);
+	} else if (!strcmp(cmd, "gc")) {
+		rc = cmd_gc(&c);
 	} else {
 		rc = cmd_run(&c);
 	}
