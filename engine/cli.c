@@ -10,6 +10,7 @@
 #include "lineage.h"
 #include "pipeline.h"
 #include "plan.h"
+#include "quick.h"
 #include "sched.h"
 #include "state.h"
 #include "store.h"
@@ -265,41 +266,139 @@ static int lineage_paths(const struct pipeline *p, const char ***out)
 	return n;
 }
 
-static int begin_run(const struct cli *c, struct pipeline *p, struct state *st,
-		     int64_t *run_id, struct err *err)
+/* Record the start of a run, with the repository's lineage for 'paths'. */
+static int record_run(const struct cli *c, struct run_info *ri,
+		      const char *const *paths, int n, struct state *st,
+		      int64_t *run_id, struct err *err)
 {
 	struct lineage lin;
-	struct run_info ri;
-	const char **paths;
 	json_t *lj;
 	char *ltext;
-	int n, rc;
+	int rc;
 
-	memset(&ri, 0, sizeof(ri));
 	memset(&lin, 0, sizeof(lin));
-	n = lineage_paths(p, &paths);
-	rc = lineage_inspect(p->root, paths, n, &lin, err);
-	free(paths);
-	if (rc < 0)
+	if (lineage_inspect(ri->root, paths, n, &lin, err) < 0)
 		return -1;
 	lj = lineage_json(&lin);
 	ltext = json_dumps(lj, JSON_COMPACT);
 	json_decref(lj);
-	ri.pipeline = p->name;
-	ri.pipeline_path = p->rel_path;
-	ri.root = p->root;
-	ri.salt = c->salt;
-	ri.argv = c->argv_text;
-	hash_to_hex(&p->file_hash, ri.pipeline_hash);
-	ri.git_commit = lin.commit;
-	ri.git_branch = lin.branch;
-	ri.git_dirty = lin.dirty;
-	ri.lineage = ltext;
-	ri.n_nodes = p->n_nodes;
-	rc = state_run_begin(st, &ri, run_id, err);
+	ri->salt = c->salt;
+	ri->argv = c->argv_text;
+	ri->git_commit = lin.commit;
+	ri->git_branch = lin.branch;
+	ri->git_dirty = lin.dirty;
+	ri->lineage = ltext;
+	rc = state_run_begin(st, ri, run_id, err);
 	free(ltext);
 	lineage_release(&lin);
 	return rc;
+}
+
+static int begin_run(const struct cli *c, struct pipeline *p, struct state *st,
+		     int64_t *run_id, struct err *err)
+{
+	struct run_info ri;
+	const char **paths;
+	int n, rc;
+
+	memset(&ri, 0, sizeof(ri));
+	ri.pipeline = p->name;
+	ri.pipeline_path = p->rel_path;
+	ri.root = p->root;
+	ri.n_nodes = p->n_nodes;
+	hash_to_hex(&p->file_hash, ri.pipeline_hash);
+	n = lineage_paths(p, &paths);
+	rc = record_run(c, &ri, paths, n, st, run_id, err);
+	free(paths);
+	return rc;
+}
+
+/* The target node names as one string, for the no-op plan's key. */
+static char *targets_text(const struct cli *c)
+{
+	return c->n_args > 1 ? join_argv(c->n_args - 1, c->args + 1) : NULL;
+}
+
+/* Record run '*run_id' as a cached copy of run 'same'. */
+static int quick_record(struct cli *c, struct state *st, int64_t same,
+			const char *root, const char *files, int n_nodes,
+			int64_t *run_id)
+{
+	json_t *list = json_loads(files, 0, NULL), *f;
+	const char **paths = xcalloc(json_array_size(list) + 1, sizeof(char *));
+	char *name = NULL, *path = NULL;
+	struct run_info ri;
+	struct err err;
+	size_t i;
+	int rc = -1;
+
+	err_init(&err);
+	memset(&ri, 0, sizeof(ri));
+	json_array_foreach(list, i, f)
+		paths[i] = json_string_value(f);
+	if (state_run_pipeline(st, same, &name, &path, ri.pipeline_hash)) {
+		ri.pipeline = name;
+		ri.pipeline_path = path;
+		ri.root = root;
+		ri.n_nodes = n_nodes;
+		ri.same_as = same;
+		rc = record_run(c, &ri, paths, (int)json_array_size(list), st, run_id, &err);
+		if (rc == 0)
+			rc = state_run_end(st, *run_id, "ok", 0, n_nodes, 0, &err);
+	}
+	free(name);
+	free(path);
+	free(paths);
+	json_decref(list);
+	return rc;
+}
+
+/* A rerun in which nothing changed (quick.h): recorded as a copy of the
+ * remembered run. Returns 1 when it handled the run, with '*code' set. */
+static int run_quick(struct cli *c, int *code)
+{
+	char *abs = fs_absolute(c->args[0]), *root, *files = NULL, *targets;
+	char *db = NULL, *dbfile = NULL;
+	struct state *st = NULL;
+	struct err err;
+	double t0 = state_now();
+	int64_t same, run_id;
+	int n_nodes = 0, handled = 0;
+
+	err_init(&err);
+	root = pipeline_find_root(abs);
+	targets = targets_text(c);
+	db = state_path(c, root);
+	dbfile = fs_join(db, "dagrun.db");
+	/* no state yet: nothing to repeat, and nothing may be created before
+	 * the pipeline has been checked */
+	if (!fs_exists(abs) || !fs_exists(dbfile) ||
+	    open_state(c, root, &st, NULL, &err) < 0)
+		goto out;
+	same = quick_check(st, abs, root, c->salt, targets, &n_nodes, &files);
+	if (same > 0 && quick_record(c, st, same, root, files, n_nodes, &run_id) == 0) {
+		handled = 1;
+		*code = 0;
+		if (c->json)
+			printf("{\"event\":\"end\",\"status\":\"ok\",\"run\":%lld,"
+			       "\"total\":%d,\"ran\":0,\"cached\":%d,\"failed\":0,"
+			       "\"skipped\":0,\"same_as\":%lld}\n", (long long)run_id,
+			       n_nodes, n_nodes, (long long)same);
+		else if (!c->quiet)
+			fprintf(stderr, "run %lld ok: %d nodes, 0 ran, %d cached, 0 failed, "
+				"0 skipped in %.2fs (nothing changed since run %lld)\n",
+				(long long)run_id, n_nodes, n_nodes, state_now() - t0,
+				(long long)same);
+	}
+out:
+	free(db);
+	free(dbfile);
+	free(files);
+	free(targets);
+	free(root);
+	free(abs);
+	state_close(st);
+	return handled;
 }
 
 static enum progress_mode progress_mode(const struct cli *c)
@@ -334,7 +433,7 @@ static int execute(struct cli *c, struct pipeline *p, unsigned char *want,
 	struct store store = {0};
 	struct sched_opts o;
 	struct sched_result res;
-	int64_t run_id;
+	int64_t run_id, gen0 = 0;
 	int rc;
 
 	if (open_state(c, p->root, &st, &store, err) < 0)
@@ -353,6 +452,7 @@ static int execute(struct cli *c, struct pipeline *p, unsigned char *want,
 	rc = begin_run(c, p, st, &run_id, err);
 	if (rc < 0)
 		goto out;
+	gen0 = state_generation(st);
 	memset(&o, 0, sizeof(o));
 	o.jobs = c->jobs;
 	o.salt = c->salt;
@@ -366,6 +466,15 @@ static int execute(struct cli *c, struct pipeline *p, unsigned char *want,
 	state_run_end(st, run_id, rc < 0 ? "error" : run_status(&res), res.ran,
 		      res.cached, res.failed, rc < 0 ? NULL : err);
 	if (rc == 0) {
+		/* remember a complete run for the no-op fast path, unless another
+		 * process wrote to the cache meanwhile */
+		if (!force && !c->force_all && run_exit_code(&res) == 0 &&
+		    state_generation(st) == gen0 + res.ran) {
+			char *targets = targets_text(c);
+			struct err ignored;
+			quick_remember(st, p, c->salt, targets, run_id, &ignored);
+			free(targets);
+		}
 		store_close(&store);
 		state_close(st);
 		return run_exit_code(&res);
@@ -386,6 +495,8 @@ static int cmd_run(struct cli *c)
 	err_init(&err);
 	if (c->n_args < 1)
 		return usage_error("%s", "no pipeline given (expected: dagrun PIPELINE.yaml)");
+	if (!c->dry_run && !c->n_force && !c->force_all && run_quick(c, &rc))
+		return rc;
 	if (pipeline_load(c->args[0], &p, &err) < 0)
 		return report(&err);
 	if (c->n_args > 1) {

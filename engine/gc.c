@@ -227,6 +227,8 @@ int gc_run(struct state *st, struct store *store, const struct gc_opts *o,
 	sweep(st, store, &lv, o, &sw);
 	dangling = drop_dangling(st, &lv, o);
 	logs = drop_logs(st, o);
+	if (!o->dry_run && (sw.objects > 0 || dangling > 0))
+		state_bump_generation(st, err);   /* no plan survives a gc */
 	if (o->json)
 		printf("{\"dry_run\":%s,\"objects_removed\":%lld,\"bytes_freed\":%lld,"
 		       "\"objects_kept\":%lld,\"cache_entries_dropped\":%lld,"

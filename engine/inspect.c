@@ -191,6 +191,9 @@ static void print_run(json_t *r)
 	       json_string_value(json_object_get(r, "pipeline")),
 	       json_string_value(json_object_get(r, "pipeline_path")),
 	       json_string_value(json_object_get(r, "status")), started, ended);
+	if (json_is_integer(json_object_get(r, "same_as")))
+		printf("same as   run %lld: nothing changed, every node cached\n",
+		       (long long)json_integer_value(json_object_get(r, "same_as")));
 	if (json_is_string(json_object_get(r, "salt")))
 		printf("salt      %s\n", json_string_value(json_object_get(r, "salt")));
 	printf("command   %s\n", json_string_value(json_object_get(r, "argv")));
@@ -283,10 +286,30 @@ static void print_node_detail(json_t *n, json_t *files)
 		       json_string_value(json_object_get(f, "object")));
 }
 
+/* A no-op run (quick.h) shows the nodes of the run it repeated, cached. */
+static json_t *run_nodes(struct state *st, json_t *r, int64_t run,
+			 const char *node)
+{
+	json_t *same = json_object_get(r, "same_as"), *nodes, *n;
+	size_t i;
+
+	if (!json_is_integer(same))
+		return nodes_json(st, run, node);
+	nodes = nodes_json(st, json_integer_value(same), node);
+	json_array_foreach(nodes, i, n) {
+		json_object_set_new(n, "status", json_string("cached"));
+		json_object_set_new(n, "reason", json_string("nothing changed"));
+		json_object_set_new(n, "wall", json_real(0));
+		json_object_set_new(n, "cpu", json_real(0));
+		json_object_set_new(n, "maxrss_kb", json_integer(0));
+	}
+	return nodes;
+}
+
 int inspect_show(struct state *st, int64_t run, const char *node, int json,
 		 struct err *err)
 {
-	json_t *r = run_json(st, run), *nodes = nodes_json(st, run, node), *n;
+	json_t *r = run_json(st, run), *nodes = run_nodes(st, r, run, node), *n;
 	size_t i;
 
 	if (node && json_array_size(nodes) == 0) {

@@ -434,6 +434,15 @@ static void launch(struct sched *S)
 				continue;
 			}
 			S->n[i].claimed = 1;
+			/* another process may have finished it between our
+			 * cache lookup and our claim */
+			if (cache_hit(S, i)) {
+				S->n[i].claimed = 0;
+				if (state_claim_release(S->st, S->n[i].key.hex, S->err) < 0)
+					S->fatal = 1;
+				finish_cached(S, i, "run by another dagrun");
+				continue;
+			}
 		}
 		if (start_node(S, i) == 0)
 			continue;

@@ -21,7 +21,7 @@
 enum {
 	Q_CACHE_GET, Q_CACHE_PUT, Q_KEY_PUT, Q_NODE_RUN, Q_OBJECT, Q_METRIC,
 	Q_EVENT, Q_MEMO_GET, Q_MEMO_PUT, Q_CLAIM_GET, Q_CLAIM_PUT, Q_CLAIM_DEL,
-	Q_COUNT
+	Q_BUMP, Q_COUNT
 };
 
 static const char *const queries[Q_COUNT] = {
@@ -43,6 +43,7 @@ static const char *const queries[Q_COUNT] = {
 	"INSERT OR REPLACE INTO claims(key, pid, host, run_id, heartbeat) "
 		"VALUES (?1, ?2, ?3, ?4, ?5)",
 	"DELETE FROM claims WHERE key = ?1 AND pid = ?2 AND host = ?3",
+	"UPDATE meta SET value = value + 1 WHERE key = 'cache_generation'",
 };
 
 /* Migrations: append only; user_version counts the ones applied. */
@@ -86,6 +87,13 @@ static const char *const migrations[] = {
 	"CREATE TABLE promotions(id INTEGER PRIMARY KEY, model TEXT, alias TEXT,"
 	"  version INTEGER, previous INTEGER, run_id INTEGER, reason TEXT,"
 	"  created REAL);",
+	/* 2: the no-op fast path (quick.c) and the cache generation */
+	"ALTER TABLE runs ADD COLUMN same_as INTEGER;"
+	"CREATE TABLE plans(key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL,"
+	"  generation INTEGER NOT NULL, run_id INTEGER NOT NULL, files TEXT NOT NULL,"
+	"  n_nodes INTEGER) WITHOUT ROWID;"
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER) WITHOUT ROWID;"
+	"INSERT INTO meta VALUES ('cache_generation', 0);",
 };
 
 struct state {
@@ -270,8 +278,8 @@ int state_run_begin(struct state *st, const struct run_info *ri,
 
 	rc = sqlite3_prepare_v2(st->db, "INSERT INTO runs(pipeline, pipeline_path,"
 		" pipeline_hash, root, salt, argv, started, status, pid, host,"
-		" git_commit, git_branch, git_dirty, lineage, n_nodes) VALUES"
-		" (?1,?2,?3,?4,?5,?6,?7,'running',?8,?9,?10,?11,?12,?13,?14)", -1, &s, NULL);
+		" git_commit, git_branch, git_dirty, lineage, n_nodes, same_as) VALUES"
+		" (?1,?2,?3,?4,?5,?6,?7,'running',?8,?9,?10,?11,?12,?13,?14,?15)", -1, &s, NULL);
 	if (rc != SQLITE_OK)
 		return db_fail(st, err, "cannot record the run");
 	bind_text(s, 1, ri->pipeline);
@@ -288,6 +296,8 @@ int state_run_begin(struct state *st, const struct run_info *ri,
 	sqlite3_bind_int(s, 12, ri->git_dirty);
 	bind_text(s, 13, ri->lineage);
 	sqlite3_bind_int(s, 14, ri->n_nodes);
+	if (ri->same_as > 0)
+		sqlite3_bind_int64(s, 15, ri->same_as);
 	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE)
@@ -466,6 +476,8 @@ static int record_done(struct state *st, int64_t run_id,
 	sqlite3_bind_int64(s, 4, run_id);
 	sqlite3_bind_double(s, 5, state_now());
 	if (step_done(st, s, err, "cannot record the cache entry") < 0)
+		return -1;
+	if (step_done(st, st->q[Q_BUMP], err, "cannot record the cache entry") < 0)
 		return -1;
 	if (r->manifest && record_objects(st, r->manifest, r->outputs, err) < 0)
 		return -1;
@@ -647,4 +659,84 @@ int state_heartbeat(struct state *st, struct err *err)
 	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? 0 : db_fail(st, err, "cannot refresh claims");
+}
+
+int64_t state_generation(struct state *st)
+{
+	sqlite3_stmt *s;
+	int64_t g = -1;
+
+	sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key = "
+			   "'cache_generation'", -1, &s, NULL);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		g = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return g;
+}
+
+int state_bump_generation(struct state *st, struct err *err)
+{
+	return step_done(st, st->q[Q_BUMP], err, "cannot bump the cache generation");
+}
+
+int state_plan_get(struct state *st, const char *key, struct state_plan *out)
+{
+	sqlite3_stmt *s;
+	int found = 0;
+
+	memset(out, 0, sizeof(*out));
+	sqlite3_prepare_v2(st->db, "SELECT fingerprint, generation, run_id, files,"
+			   " n_nodes FROM plans WHERE key = ?1", -1, &s, NULL);
+	bind_text(s, 1, key);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		found = 1;
+		snprintf(out->fingerprint, sizeof(out->fingerprint), "%s",
+			 (const char *)sqlite3_column_text(s, 0));
+		out->generation = sqlite3_column_int64(s, 1);
+		out->run_id = sqlite3_column_int64(s, 2);
+		out->files = column_dup(s, 3);
+		out->n_nodes = sqlite3_column_int(s, 4);
+	}
+	sqlite3_finalize(s);
+	return found;
+}
+
+int state_plan_put(struct state *st, const char *key,
+		   const struct state_plan *plan, struct err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO plans(key, fingerprint,"
+			   " generation, run_id, files, n_nodes) VALUES (?1,?2,?3,?4,?5,?6)",
+			   -1, &s, NULL);
+	bind_text(s, 1, key);
+	bind_text(s, 2, plan->fingerprint);
+	sqlite3_bind_int64(s, 3, plan->generation);
+	sqlite3_bind_int64(s, 4, plan->run_id);
+	bind_text(s, 5, plan->files);
+	sqlite3_bind_int(s, 6, plan->n_nodes);
+	rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : db_fail(st, err, "cannot record a plan");
+}
+
+int state_run_pipeline(struct state *st, int64_t run, char **name, char **path,
+		       char hash[HASH_HEX_LEN])
+{
+	sqlite3_stmt *s;
+	int found = 0;
+
+	sqlite3_prepare_v2(st->db, "SELECT pipeline, pipeline_path, pipeline_hash"
+			   " FROM runs WHERE id = ?1", -1, &s, NULL);
+	sqlite3_bind_int64(s, 1, run);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		found = 1;
+		*name = column_dup(s, 0);
+		*path = column_dup(s, 1);
+		snprintf(hash, HASH_HEX_LEN, "%s", sqlite3_column_text(s, 2) ?
+			 (const char *)sqlite3_column_text(s, 2) : "");
+	}
+	sqlite3_finalize(s);
+	return found;
 }

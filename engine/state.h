@@ -44,6 +44,7 @@ struct run_info {
 	const char *git_commit, *git_branch, *lineage;  /* may be NULL */
 	int git_dirty;
 	int n_nodes;
+	int64_t same_as;    /* > 0: a no-op run, identical to this run */
 };
 
 int state_run_begin(struct state *st, const struct run_info *ri,
@@ -100,5 +101,28 @@ int state_claim(struct state *st, const char *key, int64_t run_id,
 int state_claim_release(struct state *st, const char *key, struct err *err);
 /* Refresh the heartbeat of every claim held by this process. */
 int state_heartbeat(struct state *st, struct err *err);
+
+/* The pipeline name, path and file hash a run recorded (caller frees the
+ * strings); 0 when there is no such run. */
+int state_run_pipeline(struct state *st, int64_t run, char **name, char **path,
+		       char hash[HASH_HEX_LEN]);
+
+/* The cache generation: bumped by every cache write or removal, so that
+ * a remembered no-op plan (quick.h) knows whether the cache changed. */
+int64_t state_generation(struct state *st);
+int state_bump_generation(struct state *st, struct err *err);
+
+/* A remembered complete run of a pipeline (see quick.h). */
+struct state_plan {
+	char fingerprint[HASH_HEX_LEN];
+	int64_t generation, run_id;
+	char *files;        /* JSON array of root-relative paths; owned */
+	int n_nodes;
+};
+
+/* 1 and 'out' filled (caller frees out->files) when 'key' has a plan. */
+int state_plan_get(struct state *st, const char *key, struct state_plan *out);
+int state_plan_put(struct state *st, const char *key,
+		   const struct state_plan *plan, struct err *err);
 
 #endif

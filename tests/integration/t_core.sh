@@ -33,6 +33,14 @@ run_dagrun pipelines/p.yaml
 expect "rerun exits 0" [ "$RC" -eq 0 ]
 expect "rerun runs nothing" [ "$(ran)" = "" ]
 expect "rerun reports 3 cached" contains "$ERR" "3 cached"
+expect "an unchanged rerun takes the no-op fast path" contains "$ERR" "nothing changed since run 1"
+run_dagrun show last --json
+expect "show of a no-op run lists its nodes as cached" sh -c "printf '%s' '$OUT' | jq -e '.same_as == 1 and ([.nodes[].status] == [\"cached\",\"cached\",\"cached\"])' >/dev/null"
+touch scripts/input.txt
+: > "$WORK_LOG"
+run_dagrun pipelines/p.yaml
+expect "a touched dep leaves the fast path but reruns nothing" [ "$(ran)" = "" ]
+expect "a touched dep: keys checked, all cached" contains "$ERR" "3 nodes, 0 ran, 3 cached"
 
 # editing b's cmd reruns b and c only
 sed -i 's/echo b >> \$WORK_LOG/echo b >> $WORK_LOG; true/' pipelines/p.yaml

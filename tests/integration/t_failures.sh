@@ -69,16 +69,20 @@ cat > pipelines/long.yaml <<'YAML'
 nodes:
   n1: {cmd: "sleep 0.2; echo 1 > $DAGRUN_OUT/o"}
   n2: {needs: [n1], cmd: "sleep 0.2; cat $DAGRUN_IN/n1/o > $DAGRUN_OUT/o; echo 2 >> $DAGRUN_OUT/o"}
-  n3: {needs: [n2], cmd: "sleep 5; cat $DAGRUN_IN/n2/o > $DAGRUN_OUT/o"}
+  n3: {needs: [n2], cmd: "sleep 5.123; cat $DAGRUN_IN/n2/o > $DAGRUN_OUT/o"}
   n4: {needs: [n3], cmd: "cat $DAGRUN_IN/n3/o > $DAGRUN_OUT/o; echo 4 >> $DAGRUN_OUT/o"}
 YAML
 "$DAGRUN" -q pipelines/long.yaml >/dev/null 2>&1 &
 pid=$!
-sleep 1.2
+# kill it while n3 runs, once n1 and n2 are recorded
+for i in $(seq 100); do
+	[ "$(db "SELECT count(*) FROM node_runs WHERE status='done' AND node IN ('n1','n2') AND run_id=(SELECT max(id) FROM runs)" 2>/dev/null)" = "2" ] && pgrep -f 'sleep 5.123' >/dev/null && break
+	sleep 0.1
+done
 kill -9 $pid
 wait $pid 2>/dev/null
-sleep 0.2
-expect "no node process outlives a killed dagrun" [ -z "$(pgrep -f 'sleep 5' )" ]
+for i in $(seq 30); do pgrep -f 'sleep 5.123' >/dev/null || break; sleep 0.1; done
+expect "no node process outlives a killed dagrun" [ -z "$(pgrep -f 'sleep 5.123' )" ]
 expect "integrity check ok after kill" [ "$(db 'PRAGMA integrity_check')" = "ok" ]
 run_dagrun pipelines/long.yaml
 expect "next run completes" [ "$RC" -eq 0 ]
@@ -108,7 +112,7 @@ expect "each node ran exactly once" [ "$(sort "$WORK_LOG" | tr '\n' ' ')" = "p1 
 # Ctrl-C: running nodes are ended, recorded as failed, nothing cached
 cat > pipelines/int.yaml <<'YAML'
 nodes:
-  sleeper: {cmd: "echo started >> $WORK_LOG; sleep 30; echo never > $DAGRUN_OUT/o"}
+  sleeper: {cmd: "echo started >> $WORK_LOG; sleep 30.7; echo never > $DAGRUN_OUT/o"}
   after: {needs: [sleeper], cmd: "echo after >> $WORK_LOG"}
 YAML
 : > "$WORK_LOG"
@@ -117,7 +121,7 @@ for i in 1 2 3 4 5 6 7 8 9 10; do grep -q started "$WORK_LOG" && break; sleep 0.
 kill -INT $pid
 wait $pid; rc=$?
 expect "Ctrl-C exits 130" [ "$rc" -eq 130 ]
-expect "Ctrl-C ends the node's processes" [ -z "$(pgrep -f 'sleep 30')" ]
+expect "Ctrl-C ends the node's processes" [ -z "$(pgrep -f 'sleep 30.7')" ]
 expect "the interrupted node is recorded as failed" [ "$(db "SELECT status || ':' || error FROM node_runs WHERE node='sleeper' ORDER BY id DESC LIMIT 1")" = "failed:interrupted" ]
 expect "the run is recorded as interrupted" [ "$(db "SELECT status FROM runs ORDER BY id DESC LIMIT 1")" = "interrupted" ]
 expect "nothing of it is cached" [ "$(db "SELECT count(*) FROM cache WHERE node IN ('sleeper','after')")" = "0" ]
