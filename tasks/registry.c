@@ -7,9 +7,11 @@
 #include <string.h>
 
 extern const struct kernel kernel_data_load;
+extern const struct kernel kernel_data_preprocess;
 
 static const struct kernel *const kernels[] = {
 	&kernel_data_load,
+	&kernel_data_preprocess,
 	NULL   /* the end; keeps the table non-empty */
 };
 

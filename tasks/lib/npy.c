@@ -6,6 +6,7 @@
 #include "fs.h"
 #include "xalloc.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -22,8 +23,9 @@
 #define PREAMBLE 10
 /* 64: numpy pads the preamble plus header to this, for aligned mmap */
 #define HEADER_ALIGN 64
-/* 128: the longest dict we write: two 20-digit dimensions and the keys */
-#define DICT_MAX 128
+/* 256: the longest dict we write: the keys (58 bytes) and NPY_MAX_DIMS
+ * dimensions of up to 20 digits and ", " each */
+#define DICT_MAX 256
 
 static const char magic[6] = {'\x93', 'N', 'U', 'M', 'P', 'Y'};
 
@@ -48,13 +50,14 @@ const char *npy_dtype_descr(enum npy_dtype dt)
 static size_t build_header(enum npy_dtype dt, int ndim, const size_t *shape,
 			   char out[PREAMBLE + DICT_MAX + HEADER_ALIGN])
 {
-	char dict[DICT_MAX], dims[64];
-	size_t n, total;
+	char dict[DICT_MAX], dims[DICT_MAX - 64];   /* 64: room for the keys */
+	size_t n = 0, total;
 
-	if (ndim == 1)
-		snprintf(dims, sizeof(dims), "(%zu,)", shape[0]);
-	else
-		snprintf(dims, sizeof(dims), "(%zu, %zu)", shape[0], shape[1]);
+	/* Python's tuple repr: "(3,)", "(2, 3)", "(2, 3, 4)" */
+	for (int i = 0; i < ndim; i++)
+		n += (size_t)snprintf(dims + n, sizeof(dims) - n, "%s%zu",
+				      i ? ", " : "(", shape[i]);
+	snprintf(dims + n, sizeof(dims) - n, ndim == 1 ? ",)" : ")");
 	n = (size_t)snprintf(dict, sizeof(dict),
 			     "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
 			     npy_dtype_descr(dt), dims);
@@ -90,14 +93,15 @@ int npy_write(const char *path, enum npy_dtype dt, int ndim,
 	      const size_t *shape, const void *data, struct err *err)
 {
 	char hdr[PREAMBLE + DICT_MAX + HEADER_ALIGN];
-	size_t hlen, count;
+	size_t hlen, count = 1;
 	int fd, rc, saved;
 
 	if (ndim < 1 || ndim > NPY_MAX_DIMS) {
 		err_set(err, ERR_INTERNAL, "npy_write: %d dimensions", ndim);
 		return -1;
 	}
-	count = ndim == 1 ? shape[0] : shape[0] * shape[1];
+	for (int i = 0; i < ndim; i++)
+		count *= shape[i];
 	hlen = build_header(dt, ndim, shape, hdr);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
@@ -125,6 +129,7 @@ struct hdr {
 	size_t n, i;
 	const char *name;
 	struct err *err;
+	int max_dims;      /* the caller's limit, 1 .. NPY_MAX_DIMS */
 };
 
 /* Report "expected 'what'" at the current byte (counted from the file's
@@ -232,17 +237,22 @@ static int read_dim(struct hdr *h, size_t *v)
 	return 0;
 }
 
-/* A tuple of 1 or 2 ints; a 1-tuple needs its comma, as in Python. */
+/* A tuple of 1 to 'h->max_dims' ints; a 1-tuple needs its comma, as in
+ * Python. */
 static int read_shape(struct hdr *h, int *ndim, size_t *shape)
 {
+	char what[64];
 	int comma = 0;
 
 	*ndim = 0;
 	if (expect(h, '(', "a shape tuple"))
 		return -1;
 	for (skip_ws(h); !peek(h, ')'); skip_ws(h)) {
-		if (*ndim == NPY_MAX_DIMS)
-			return bad(h, "')' (at most 2 dimensions are supported)");
+		if (*ndim == h->max_dims) {
+			snprintf(what, sizeof(what), "')' (at most %d dimensions "
+				 "are supported)", h->max_dims);
+			return bad(h, what);
+		}
 		if (read_dim(h, &shape[(*ndim)++]))
 			return -1;
 		skip_ws(h);
@@ -253,7 +263,7 @@ static int read_shape(struct hdr *h, int *ndim, size_t *shape)
 			return bad(h, "',' or ')' in the shape");
 	}
 	if (*ndim == 0)
-		return bad(h, "1 or 2 dimensions (0-d arrays are not supported)");
+		return bad(h, "a dimension (0-d arrays are not supported)");
 	if (*ndim == 1 && !comma)
 		return bad(h, "',' after the only dimension");
 	h->i++;
@@ -330,13 +340,15 @@ static int read_dict(struct hdr *h, struct npy_array *a)
 static int check_size(struct npy_array *a, size_t have, const char *name,
 		      struct err *err)
 {
-	size_t isz = npy_dtype_size(a->dtype), count;
+	size_t isz = npy_dtype_size(a->dtype), count = 1;
 
-	if (a->ndim == 1)
-		a->shape[1] = 1;
-	if (a->shape[1] && a->shape[0] > SIZE_MAX / a->shape[1])
-		goto too_big;
-	count = a->shape[0] * a->shape[1];
+	for (int i = a->ndim; i < NPY_MAX_DIMS; i++)
+		a->shape[i] = 1;
+	for (int i = 0; i < a->ndim; i++) {
+		if (a->shape[i] && count > SIZE_MAX / a->shape[i])
+			goto too_big;
+		count *= a->shape[i];
+	}
 	if (count > SIZE_MAX / isz)
 		goto too_big;
 	if (count * isz != have) {
@@ -355,10 +367,17 @@ too_big:
 int npy_parse(const void *buf, size_t len, const char *name,
 	      struct npy_array *a, struct err *err)
 {
+	return npy_parse_nd(buf, len, name, 2, a, err);
+}
+
+int npy_parse_nd(const void *buf, size_t len, const char *name, int max_dims,
+		 struct npy_array *a, struct err *err)
+{
 	const unsigned char *b = buf;
 	struct hdr h;
 	size_t hlen;
 
+	assert(max_dims >= 1 && max_dims <= NPY_MAX_DIMS);
 	memset(a, 0, sizeof(*a));
 	if (len < PREAMBLE || memcmp(b, magic, sizeof(magic)) != 0) {
 		err_set(err, ERR_USER, "%s: not a .npy file (no \\x93NUMPY magic)", name);
@@ -375,7 +394,7 @@ int npy_parse(const void *buf, size_t len, const char *name,
 			"end of the file (%zu bytes)", name, hlen, len);
 		return -1;
 	}
-	h = (struct hdr){(const char *)b + PREAMBLE, hlen, 0, name, err};
+	h = (struct hdr){(const char *)b + PREAMBLE, hlen, 0, name, err, max_dims};
 	if (read_dict(&h, a) ||
 	    check_size(a, len - PREAMBLE - hlen, name, err))
 		return -1;
@@ -386,6 +405,12 @@ int npy_parse(const void *buf, size_t len, const char *name,
 
 int npy_read(const char *path, struct npy_array *a, struct err *err)
 {
+	return npy_read_nd(path, 2, a, err);
+}
+
+int npy_read_nd(const char *path, int max_dims, struct npy_array *a,
+		struct err *err)
+{
 	char *buf;
 	size_t len;
 	int rc;
@@ -393,7 +418,7 @@ int npy_read(const char *path, struct npy_array *a, struct err *err)
 	memset(a, 0, sizeof(*a));
 	if (fs_read_file(path, &buf, &len, err))
 		return -1;
-	rc = npy_parse(buf, len, path, a, err);
+	rc = npy_parse_nd(buf, len, path, max_dims, a, err);
 	free(buf);
 	return rc;
 }
