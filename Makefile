@@ -4,7 +4,8 @@
 PKGS      := yaml-0.1 lua5.4 sqlite3 jansson libgit2 libcurl openblas libcrypto liblbfgs
 DEB_PKGS  := build-essential pkg-config libyaml-dev liblua5.4-dev libsqlite3-dev \
              sqlite3 libjansson-dev libgit2-dev libcurl4-openssl-dev \
-             libopenblas-dev libssl-dev liblbfgs-dev jq git
+             libopenblas-dev libssl-dev liblbfgs-dev jq git \
+             python3-numpy python3-pandas
 PREFIX    ?= /usr/local
 CC        ?= cc
 OPT       ?= -O2
