@@ -1,14 +1,21 @@
-/* exec: start one node attempt in a child process of its own.
+/* exec: start node attempts in processes of their own, and make sure none
+ * outlives the engine.
  *
- * The child is the leader of a new process group (so a timeout or Ctrl-C
- * can end everything the node started), dies with the engine
- * (PR_SET_PDEATHSIG), reads /dev/null, writes stdout and stderr to its
- * log, runs in the project root, and sees the node environment of
+ * Each node is the leader of a new process group (so a timeout or Ctrl-C
+ * ends everything it started), reads /dev/null, writes stdout and stderr
+ * to its log, runs in the project root, and sees the node environment of
  * DESIGN.md: DAGRUN_OUT, DAGRUN_IN, DAGRUN_NEEDS, DAGRUN_PARAMS,
- * DAGRUN_NODE, DAGRUN_RUN, DAGRUN_METRICS, DAGRUN_EVENTS.  A shell node
- * execs /bin/sh -c CMD; a lua node runs its script in the sandbox; a
- * kernel node calls kctx_main().  The engine never runs node code in its
- * own process, so a crash or an abort ends only the node. */
+ * DAGRUN_NODE, DAGRUN_RUN, DAGRUN_METRICS, DAGRUN_EVENTS, DAGRUN_ROOT.
+ * A shell node is /bin/sh -c CMD, started with posix_spawn (no copy of
+ * the engine's memory, which matters when thousands of nodes start); a
+ * lua node runs its script in the sandbox and a kernel node calls
+ * kctx_main(), each in a fork of the engine.  The engine never runs node
+ * code in its own process, so a crash or an abort ends only the node.
+ *
+ * The reaper: a small process forked once by exec_open(), told the process
+ * group of every node that starts and ends.  When the engine dies, even by
+ * SIGKILL, the reaper reads end-of-file on its pipe and kills every group
+ * still running.  'struct exec' is owned by the scheduler; not thread-safe. */
 #ifndef DAGRUN_EXEC_H
 #define DAGRUN_EXEC_H
 
@@ -17,6 +24,11 @@
 #include "err.h"
 
 struct node;
+
+struct exec {
+	int reaper_fd;      /* write end of the reaper's pipe, or -1 */
+	pid_t reaper_pid;
+};
 
 struct exec_spec {
 	const struct node *nd;
@@ -27,7 +39,16 @@ struct exec_spec {
 	const char *log_path;
 };
 
-/* Start the attempt. Returns the child's pid, or -1 with 'err' set. */
-pid_t exec_start(const struct exec_spec *s, struct err *err);
+/* Start the reaper. Returns 0, or -1 with 'err' set (ERR_IO). */
+int exec_open(struct exec *ex, struct err *err);
+/* Stop the reaper (after every node has ended) and wait for it. */
+void exec_close(struct exec *ex);
+
+/* Start the attempt. Returns the child's pid (also its process group),
+ * or -1 with 'err' set. */
+pid_t exec_start(struct exec *ex, const struct exec_spec *s, struct err *err);
+
+/* The node whose group is 'pgid' has ended: the reaper forgets it. */
+void exec_ended(struct exec *ex, pid_t pgid);
 
 #endif

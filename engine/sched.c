@@ -74,6 +74,7 @@ struct sched {
 	int64_t run_id;
 	char run_text[32];
 	char *tmp_dir, *log_dir;
+	struct exec ex;
 	int stopping;
 	int fatal;                /* an engine error: stop everything */
 	double last_beat;
@@ -332,23 +333,21 @@ static int link_inputs(struct sched *S, int i, const char *work,
 
 static int prepare_work(struct sched *S, int i, struct strbuf *needs)
 {
+	static const char *const subs[] = {"out", "meta", "in"};
 	struct nrun *r = &S->n[i];
-	char *sub;
+	size_t k;
 	int rc;
 
 	free(r->work);
 	r->work = xasprintf("%s/%d-%d", S->tmp_dir, i, r->attempts);
 	if (fs_remove_tree(r->work, S->err) < 0)
 		return -1;
-	sub = xasprintf("%s/out", r->work);
-	rc = fs_mkdirs(sub, S->err);
-	free(sub);
-	sub = xasprintf("%s/meta", r->work);
-	rc = rc ? rc : fs_mkdirs(sub, S->err);
-	free(sub);
-	sub = xasprintf("%s/in", r->work);
-	rc = rc ? rc : fs_mkdirs(sub, S->err);
-	free(sub);
+	rc = fs_mkdirs(r->work, S->err);
+	for (k = 0; k < 3 && rc == 0; k++) {
+		char *sub = fs_join(r->work, subs[k]);
+		rc = fs_mkdirs(sub, S->err);
+		free(sub);
+	}
 	if (rc == 0)
 		rc = write_params(S, i, r->work);
 	if (rc == 0)
@@ -389,7 +388,7 @@ static int start_node(struct sched *S, int i)
 	es.needs = needs.buf;
 	es.run_id = S->run_text;
 	es.log_path = log;
-	pid = exec_start(&es, S->err);
+	pid = exec_start(&S->ex, &es, S->err);
 	free(log);
 	if (pid < 0)
 		goto out;
@@ -578,6 +577,7 @@ static void reap(struct sched *S)
 			continue;
 		int i = S->running[k];
 		kill(-pid, SIGKILL);   /* whatever the node left behind */
+		exec_ended(&S->ex, pid);
 		remove_running(S, i);
 		S->slots -= node_slots(S, i);
 		S->n[i].pid = 0;
@@ -807,7 +807,7 @@ int sched_run(struct pipeline *p, struct state *st, struct store *store,
 	S.running = xmalloc(n * sizeof(int));
 	S.last_beat = progress_now();
 	dag_dependents(p, &S.dep_off, &S.dep_list);
-	if (setup_dirs(&S) < 0) {
+	if (setup_dirs(&S) < 0 || exec_open(&S.ex, err) < 0) {
 		release_all(&S);
 		return -1;
 	}
@@ -831,6 +831,7 @@ int sched_run(struct pipeline *p, struct state *st, struct store *store,
 	res->not_started = count_not_started(&S);
 	progress_end(&S.pg, res->interrupted ? "interrupted" : S.fatal ? "error" :
 		     res->failed ? "failed" : "ok", (long long)run_id);
+	exec_close(&S.ex);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	{
 		struct err e;

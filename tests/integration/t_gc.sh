@@ -29,7 +29,7 @@ cat > slow.yaml <<'YAML'
 nodes:
   s: {cmd: "sleep 3"}
 YAML
-"$DAGRUN" -q slow.yaml & pid=$!
+"$DAGRUN" -q slow.yaml 2>/dev/null & pid=$!
 sleep 0.5
 run_dagrun gc
 expect "gc refuses while a run is in progress" [ "$RC" -eq 2 ]
