@@ -152,9 +152,9 @@ static void env_build(struct env *e, const struct exec_spec *s)
 	}
 	env_set_path(e, "DAGRUN_OUT", s->work, "out");
 	env_set_path(e, "DAGRUN_IN", s->work, "in");
-	env_set_path(e, "DAGRUN_PARAMS", s->work, "meta/params.json");
-	env_set_path(e, "DAGRUN_METRICS", s->work, "meta/metrics.jsonl");
-	env_set_path(e, "DAGRUN_EVENTS", s->work, "meta/events.jsonl");
+	env_set_path(e, "DAGRUN_PARAMS", s->work, "params.json");
+	env_set_path(e, "DAGRUN_METRICS", s->work, "metrics.jsonl");
+	env_set_path(e, "DAGRUN_EVENTS", s->work, "events.jsonl");
 	env_set(e, "DAGRUN_NEEDS", s->needs);
 	env_set(e, "DAGRUN_NODE", s->nd->id);
 	env_set(e, "DAGRUN_RUN", s->run_id);

@@ -33,7 +33,7 @@ struct exec {
 struct exec_spec {
 	const struct node *nd;
 	const char *root;      /* the child's current folder */
-	const char *work;      /* holds in/, out/ and meta/ */
+	const char *work;      /* holds in/, out/, params.json and the metric and event files */
 	const char *needs;     /* need ids, one per line */
 	const char *run_id;    /* as text */
 	const char *log_path;

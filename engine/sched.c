@@ -167,8 +167,8 @@ static void record(struct sched *S, int i, const char *status,
 	}
 	if (r->work) {
 		log = xasprintf("%s/%s.log", S->log_dir, nd->id);
-		metrics = xasprintf("%s/meta/metrics.jsonl", r->work);
-		events = xasprintf("%s/meta/events.jsonl", r->work);
+		metrics = xasprintf("%s/metrics.jsonl", r->work);
+		events = xasprintf("%s/events.jsonl", r->work);
 		nr.log_path = log;
 		nr.metrics_path = metrics;
 		nr.events_path = events;
@@ -300,7 +300,7 @@ static void drain_ready(struct sched *S)
 
 static int write_params(struct sched *S, int i, const char *work)
 {
-	char *path = xasprintf("%s/meta/params.json", work);
+	char *path = xasprintf("%s/params.json", work);
 	int rc = json_dump_file(S->p->nodes[i].params, path,
 				JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
 
@@ -333,7 +333,7 @@ static int link_inputs(struct sched *S, int i, const char *work,
 
 static int prepare_work(struct sched *S, int i, struct strbuf *needs)
 {
-	static const char *const subs[] = {"out", "meta", "in"};
+	static const char *const subs[] = {"out", "in"};
 	struct nrun *r = &S->n[i];
 	size_t k;
 	int rc;
@@ -343,7 +343,7 @@ static int prepare_work(struct sched *S, int i, struct strbuf *needs)
 	if (fs_remove_tree(r->work, S->err) < 0)
 		return -1;
 	rc = fs_mkdirs(r->work, S->err);
-	for (k = 0; k < 3 && rc == 0; k++) {
+	for (k = 0; k < 2 && rc == 0; k++) {
 		char *sub = fs_join(r->work, subs[k]);
 		rc = fs_mkdirs(sub, S->err);
 		free(sub);
