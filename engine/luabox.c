@@ -28,7 +28,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -99,8 +102,20 @@ static int sandbox_log(lua_State *L);
 static const struct profile config_profile = {
 	"configs",
 	"the config sandbox (configs can compute, not touch the machine)",
-	sandbox_log, (size_t)64 << 20, 50000000LL, 5,
+	sandbox_log, (size_t)64 << 20, 20000000LL, 5,
 };
+
+/* 2 s: the hard limit of a config's process (see luabox_eval_config).
+ * The instruction budget stops Lua loops well before it, with their line;
+ * this one also ends a single C call that runs long (a huge table.move, a
+ * pattern that backtracks), which no hook can interrupt. */
+#define CONFIG_HARD_SECONDS 2
+
+/* Globals, set only in the child process that evaluates a config: the
+ * line of the config running now (kept by the line hook), and the pipe to
+ * the parent, both read by the alarm handler. */
+static volatile sig_atomic_t config_line;
+static int config_fd = -1;
 
 static const struct profile glue_profile = {
 	"glue scripts",
@@ -196,6 +211,12 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
 	struct box *b = box_of(L);
 	const char *why;
 
+	if (ar->event == LUA_HOOKCALL) {   /* configs only: where a call is */
+		lua_Debug caller;
+		if (lua_getstack(L, 1, &caller) && lua_getinfo(L, "l", &caller))
+			config_line = caller.currentline;
+		return;
+	}
 	b->spent += HOOK_STEP;
 	why = over_budget(b, L);
 	if (!why)
@@ -1313,7 +1334,8 @@ static int box_run(struct box *b, const char *src, size_t n, struct err *err)
 	if (status == LUA_OK) {
 		lua_getfield(b->co, LUA_REGISTRYINDEX, ENV_KEY);
 		lua_setupvalue(b->co, -2, 1);    /* the chunk's _ENV */
-		lua_sethook(b->co, budget_hook, LUA_MASKCOUNT, HOOK_STEP);
+		lua_sethook(b->co, budget_hook, LUA_MASKCOUNT |
+			    (config_fd >= 0 ? LUA_MASKCALL : 0), HOOK_STEP);
 		clock_gettime(CLOCK_MONOTONIC, &b->start);
 		status = lua_resume(b->co, b->L, 0, &b->nres);
 		lua_sethook(b->co, NULL, 0, 0);
@@ -1402,8 +1424,8 @@ static int run_file(struct box *b, const struct profile *prof,
 	return rc;
 }
 
-int luabox_eval_config(const char *path, const char *display, json_t **out,
-		       struct err *err)
+static int eval_config_here(const char *path, const char *display,
+			    json_t **out, struct err *err)
 {
 	struct box b;
 	int rc;
@@ -1413,6 +1435,140 @@ int luabox_eval_config(const char *path, const char *display, json_t **out,
 	if (rc == 0)
 		rc = config_result(&b, out, err);
 	box_close(&b);
+	return rc;
+}
+
+/* The hard limit: tell the parent the line, and end. Async-signal-safe. */
+static void on_config_alarm(int sig)
+{
+	char buf[16];
+	int n = 0, line = (int)config_line, k;
+	char digits[12];
+
+	(void)sig;
+	buf[n++] = 'T';
+	k = 0;
+	do {
+		digits[k++] = (char)('0' + line % 10);
+		line /= 10;
+	} while (line > 0 && k < 11);
+	while (k > 0)
+		buf[n++] = digits[--k];
+	if (write(config_fd, buf, (size_t)n) < 0)
+		_exit(4);
+	_exit(3);
+}
+
+static void write_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0 && (w = write(fd, p, n)) > 0) {
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* In the child: evaluate, send 'J' + JSON or 'E' + kind + message. */
+static void config_child(int fd, const char *path, const char *display)
+{
+	struct itimerval it = {{0, 0}, {CONFIG_HARD_SECONDS, 0}};
+	struct err err;
+	json_t *v = NULL;
+	char *text;
+
+	config_fd = fd;
+	signal(SIGALRM, on_config_alarm);
+	setitimer(ITIMER_REAL, &it, NULL);
+	err_init(&err);
+	if (eval_config_here(path, display, &v, &err) == 0) {
+		text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+		write_all(fd, "J", 1);
+		write_all(fd, text, strlen(text));
+		free(text);
+		json_decref(v);
+	} else {
+		char kind = (char)('0' + err.kind);
+		write_all(fd, "E", 1);
+		write_all(fd, &kind, 1);
+		write_all(fd, err.msg, strlen(err.msg));
+	}
+	_exit(0);
+}
+
+/* Read the child's whole answer. */
+static char *read_answer(int fd, size_t *len)
+{
+	struct strbuf sb;
+	char buf[65536];
+	ssize_t n;
+
+	sb_init(&sb);
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		sb_add(&sb, buf, (size_t)n);
+	}
+	*len = sb.len;
+	return sb_detach(&sb);
+}
+
+static int config_answer(const char *a, size_t n, int status, const char *display,
+			 json_t **out, struct err *err)
+{
+	if (n > 0 && a[0] == 'J') {
+		*out = json_loadb(a + 1, n - 1, JSON_DECODE_ANY, NULL);
+		if (*out)
+			return 0;
+	} else if (n > 1 && a[0] == 'E') {
+		err_set(err, (enum err_kind)(a[1] - '0'), "%.*s", (int)(n - 2), a + 2);
+		return -1;
+	} else if (n > 1 && a[0] == 'T') {
+		err_set(err, ERR_USER, "%s:%.*s: time limit exceeded (configs must "
+			"finish within %d s)", display, (int)(n - 1), a + 1,
+			CONFIG_HARD_SECONDS);
+		return -1;
+	}
+	err_set(err, ERR_USER, "%s: the config stopped without an answer (%s %d)",
+		display, WIFSIGNALED(status) ? "signal" : "exit code",
+		WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	return -1;
+}
+
+int luabox_eval_config(const char *path, const char *display, json_t **out,
+		       struct err *err)
+{
+	int p[2], status = 0, rc;
+	size_t n;
+	char *answer;
+	pid_t pid;
+
+	*out = NULL;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		err_set(err, ERR_IO, "cannot create a pipe: %s", strerror(errno));
+		return -1;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		err_set(err, ERR_IO, "cannot evaluate '%s': %s", display, strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		config_child(p[1], path, display);
+	}
+	close(p[1]);
+	answer = read_answer(p[0], &n);
+	close(p[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	rc = config_answer(answer, n, status, display, out, err);
+	free(answer);
 	return rc;
 }
 
