@@ -8,10 +8,12 @@
 
 extern const struct kernel kernel_data_load;
 extern const struct kernel kernel_data_preprocess;
+extern const struct kernel kernel_train_prophet;
 
 static const struct kernel *const kernels[] = {
 	&kernel_data_load,
 	&kernel_data_preprocess,
+	&kernel_train_prophet,
 	NULL   /* the end; keeps the table non-empty */
 };
 
