@@ -8,11 +8,15 @@
 
 extern const struct kernel kernel_data_load;
 extern const struct kernel kernel_data_preprocess;
+extern const struct kernel kernel_train_gru;
+extern const struct kernel kernel_train_lstm;
 extern const struct kernel kernel_train_prophet;
 
 static const struct kernel *const kernels[] = {
 	&kernel_data_load,
 	&kernel_data_preprocess,
+	&kernel_train_gru,
+	&kernel_train_lstm,
 	&kernel_train_prophet,
 	NULL   /* the end; keeps the table non-empty */
 };

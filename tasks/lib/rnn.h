@@ -1,0 +1,113 @@
+/* rnn: the recurrent engine behind train.gru and train.lstm, and the
+ * load-and-predict API for batch inference.
+ *
+ * One engine, several cells.  A model is a stack of 'num_layers'
+ * recurrent layers read batch-first ([batch, seq_len, input_size], as
+ * PyTorch's batch_first=True), dropout between layers while training, and
+ * a linear head on the last layer's final hidden state that produces
+ * 'output_size' values.  The cells (GRU, LSTM) differ only in their
+ * elementwise gate code; the time loop, the matrix products and the
+ * backward pass through time are shared.
+ *
+ * Math and layout are PyTorch's (torch.nn.GRU / LSTM + nn.Linear), so a
+ * model saved here loads there and back:
+ *   GRU   r = s(W_ir x + b_ir + W_hr h + b_hr), z likewise,
+ *         n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),
+ *         h' = (1 - z) * n + z * h;       gate rows ordered r, z, n
+ *   LSTM  i, f, o = s(...), g = tanh(...), c' = f * c + i * g,
+ *         h' = o * tanh(c');              gate rows ordered i, f, g, o
+ * Parameters, in this order: rnn.weight_ih_l<k> [G*H, in],
+ * rnn.weight_hh_l<k> [G*H, H], rnn.bias_ih_l<k> [G*H], rnn.bias_hh_l<k>
+ * [G*H] for each layer k, then head.weight [out, H] and head.bias [out].
+ *
+ * Cost: per layer, one sgemm for the input projections of all time steps
+ * and, per time step, one [batch, H] x [H, G*H] product; backward mirrors
+ * it, with the weight gradients as one product each over all time steps.
+ * Everything else is fused elementwise code.
+ *
+ * Determinism: for a seed, data and thread count the results are the same
+ * bytes on every run (no atomics, fixed summation orders, a fixed split of
+ * each batch over the threads).  Functions are not thread-safe on the same
+ * model or workspace; a workspace runs its own threads inside a call. */
+#ifndef DAGRUN_RNN_H
+#define DAGRUN_RNN_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "err.h"
+#include "rng.h"
+#include "tensor.h"
+
+enum rnn_cell_kind { RNN_GRU, RNN_LSTM };
+
+struct rnn_config {
+	enum rnn_cell_kind cell;
+	int num_layers;      /* >= 1 */
+	int hidden_size;     /* H >= 1 */
+	int input_size;      /* features per time step */
+	int output_size;     /* values the head produces */
+	int seq_len;         /* time steps per window (metadata; the most a
+				workspace holds) */
+	float dropout;       /* between layers while training, in [0, 1) */
+};
+
+struct rnn;        /* a model: config and parameters */
+struct rnn_work;   /* activations of one batch, for the backward pass */
+
+/* "gru" / "lstm"; rnn_cell_parse returns -1 for other names. */
+const char *rnn_cell_name(enum rnn_cell_kind k);
+int rnn_cell_parse(const char *name, enum rnn_cell_kind *out);
+
+/* A model with zeroed parameters; free with rnn_free(). */
+struct rnn *rnn_new(const struct rnn_config *cfg);
+void rnn_free(struct rnn *m);
+const struct rnn_config *rnn_config(const struct rnn *m);
+/* The parameters and their gradients (borrowed, valid until free). */
+struct tensor_set *rnn_params(struct rnn *m);
+/* PyTorch's default initialisation: every parameter, head included,
+ * uniform in [-1/sqrt(H), 1/sqrt(H)), drawn in parameter order. */
+void rnn_init(struct rnn *m, struct rng *r);
+
+/* A workspace for batches of up to 'max_batch' windows of the model's
+ * seq_len steps, run on 'threads' threads (>= 1): each thread takes a
+ * contiguous slice of the batch's rows through the whole forward and
+ * backward pass with single-threaded OpenBLAS calls, and the slices'
+ * gradients are summed in slice order.  So a result depends on the thread
+ * count (a sum split differently rounds differently) but never on timing.
+ * The caller sets OpenBLAS to one thread (blas_set_threads(1)): the
+ * per-step products are too small to split again.  Free with
+ * rnn_work_free(). */
+struct rnn_work *rnn_work_new(const struct rnn *m, int max_batch, int threads);
+void rnn_work_free(struct rnn_work *w);
+
+/* Forward 'batch' windows 'x' [batch, seq_len, input_size] into 'y'
+ * [batch, output_size], keeping what backward needs in 'w'.  'drop' is
+ * the dropout generator while training (each slice's masks come from a
+ * seed drawn from it), NULL for inference (no dropout). */
+void rnn_forward(struct rnn *m, struct rnn_work *w, const float *x, int batch,
+		 struct rng *drop, float *y);
+/* Backward from dLoss/dy 'dy' [batch, output_size] of the last forward:
+ * sets (does not add to) every parameter gradient of 'm'. */
+void rnn_backward(struct rnn *m, struct rnn_work *w, const float *dy);
+
+/* Predict 'n' windows (any number) with 'w', batch by batch, no dropout. */
+void rnn_predict(struct rnn *m, struct rnn_work *w, const float *x, size_t n,
+		 float *y);
+
+/* --- files */
+
+/* Save to 'path' as safetensors in PyTorch's names, with the metadata
+ * format "dagrun.rnn.v1", cell, num_layers, hidden_size, input_size,
+ * output_size, input_seq_len (as decimal strings) and "meta" (the JSON
+ * text of 'meta', e.g. the preprocessing meta.json; may be NULL).
+ * Returns 0, or -1 with 'err' set (ERR_IO). */
+int rnn_save(const struct rnn *m, const char *path, json_t *meta,
+	     struct err *err);
+/* Load a model saved by rnn_save().  '*meta' (if not NULL) gets the
+ * "meta" object (caller decrefs; JSON null when absent).  Returns the
+ * model, or NULL with 'err' set (ERR_IO, or ERR_USER naming the file and
+ * what is wrong: another format, a missing tensor, a wrong shape). */
+struct rnn *rnn_load(const char *path, json_t **meta, struct err *err);
+
+#endif

@@ -1,0 +1,17 @@
+/* train.lstm: a multi-layer LSTM forecaster; the trainer is recurrent.c,
+ * the cell is in tasks/lib/rnn.c. */
+#include "recurrent.h"
+
+static int run(struct kctx *ctx)
+{
+	return recurrent_run(ctx, RNN_LSTM);
+}
+
+static const char doc[] =
+	"Train a multi-layer LSTM (PyTorch's torch.nn.LSTM, batch-first) with a "
+	"linear head on the last hidden state, on data.preprocess's windows. "
+	"Writes model.safetensors (PyTorch names; architecture and preprocessing "
+	"meta in its metadata), metrics.json (test rmse, mae, mse, r2 on "
+	"inverse-scaled values) and predictions.npy.";
+
+const struct kernel kernel_train_lstm = {"train.lstm", 1, recurrent_params, doc, run};
