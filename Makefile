@@ -4,8 +4,9 @@
 PKGS      := yaml-0.1 lua5.4 sqlite3 jansson libgit2 libcurl openblas libcrypto liblbfgs
 DEB_PKGS  := build-essential pkg-config libyaml-dev liblua5.4-dev libsqlite3-dev \
              sqlite3 libjansson-dev libgit2-dev libcurl4-openssl-dev \
-             libopenblas-dev libssl-dev liblbfgs-dev jq git \
-             python3-numpy python3-pandas
+             libopenblas-dev libssl-dev liblbfgs-dev jq git
+# Peers of the parity tests (tests/parity): skipped where they are missing.
+TEST_DEB_PKGS := python3-numpy python3-pandas python3-torch
 PREFIX    ?= /usr/local
 CC        ?= cc
 OPT       ?= -O2
@@ -23,7 +24,7 @@ ASAN_LIB  := $(LIB_SRC:%.c=build/asan/%.o)
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
 
-.PHONY: all test unit integration run deps install clean bench check-deps docs
+.PHONY: all test unit integration run deps deps-build install clean bench check-deps docs
 
 all: dagrun
 
@@ -57,12 +58,16 @@ run: check-deps dagrun
 	./dagrun pipelines/full.yaml && ./dagrun show last
 
 # Installs the build and test dependencies on Debian (idempotent).
-deps:
+deps: deps-build
+	@if dpkg -s $(TEST_DEB_PKGS) >/dev/null 2>&1; then echo "deps: test peers installed"; \
+	else DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(TEST_DEB_PKGS); fi
+
+deps-build:
 	@if dpkg -s $(DEB_PKGS) >/dev/null 2>&1; then echo "deps: all installed"; \
 	else DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PKGS); fi
 
 check-deps:
-	@pkg-config --exists $(PKGS) || $(MAKE) deps
+	@pkg-config --exists $(PKGS) || $(MAKE) deps-build
 
 install: dagrun
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/doc/dagrun
