@@ -9,6 +9,7 @@
 #include "strbuf.h"
 #include "xalloc.h"
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,9 +28,37 @@ static void plan_key(const char *abs_path, const char *salt, const char *targets
 	sb_release(&sb);
 }
 
+/* The store's stamp: the mtime of each objects/xx folder, which changes
+ * whenever an object is added to it or removed from it (by gc, by a
+ * modified object found and removed, or by hand). 256 stats at most,
+ * instead of one per output. */
+static void store_stamp(struct state *st, struct strbuf *sb)
+{
+	char *objects = fs_join(state_dir(st), "objects");
+	struct dirent *de;
+	struct stat sbuf;
+	DIR *d = opendir(objects);
+
+	if (!d) {
+		free(objects);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strlen(de->d_name) != 2 || de->d_name[0] == '.')
+			continue;   /* not "..", whose mtime is the state folder's */
+		char *sub = fs_join(objects, de->d_name);
+		if (stat(sub, &sbuf) == 0)
+			sb_addf(sb, "objects/%s\t%lld.%09ld\n", de->d_name,
+				(long long)sbuf.st_mtim.tv_sec, sbuf.st_mtim.tv_nsec);
+		free(sub);
+	}
+	closedir(d);
+	free(objects);
+}
+
 /* Fingerprint the files of 'files' (a JSON array); -1 if one is missing. */
-static int fingerprint(const char *root, json_t *files, const char *salt,
-		       const char *targets, char out[HASH_HEX_LEN])
+static int fingerprint(struct state *state, const char *root, json_t *files,
+		       const char *salt, const char *targets, char out[HASH_HEX_LEN])
 {
 	const struct kernel *const *ks;
 	struct strbuf sb;
@@ -56,6 +85,7 @@ static int fingerprint(const char *root, json_t *files, const char *salt,
 		}
 		free(full);
 	}
+	store_stamp(state, &sb);
 	hash_bytes(sb.buf, sb.len, &h);
 	hash_to_hex(&h, out);
 	sb_release(&sb);
@@ -76,7 +106,7 @@ int64_t quick_check(struct state *st, const char *abs_path, const char *root,
 		return 0;
 	list = json_loads(plan.files, 0, NULL);
 	if (json_is_array(list) && plan.generation == state_generation(st) &&
-	    fingerprint(root, list, salt, targets, fp) == 0 &&
+	    fingerprint(st, root, list, salt, targets, fp) == 0 &&
 	    !strcmp(fp, plan.fingerprint)) {
 		run = plan.run_id;
 		*n_nodes = plan.n_nodes;
@@ -126,7 +156,7 @@ int quick_remember(struct state *st, const struct pipeline *p,
 	files = pipeline_files(p);
 	memset(&plan, 0, sizeof(plan));
 	plan_key(p->abs_path, salt, targets, key);
-	if (fingerprint(p->root, files, salt, targets, plan.fingerprint) == 0) {
+	if (fingerprint(st, p->root, files, salt, targets, plan.fingerprint) == 0) {
 		plan.generation = state_generation(st);
 		plan.run_id = run_id;
 		plan.files = json_dumps(files, JSON_COMPACT);

@@ -9,6 +9,9 @@
  * fingerprint and the same cache generation would compute the same keys
  * and find them all in the same cache: it is recorded as a cached copy of
  * the remembered run without parsing the pipeline or computing a key.
+ * The fingerprint also holds the mtime of each objects/xx folder, so an
+ * object added or removed since (by gc, by a modified object found and
+ * removed, or by hand) sends the run down the normal path.
  *
  * Never used with --force, --force-all or -n, nor for a pipeline with a
  * nondeterministic node.  Any cache write or gc bumps the generation and
