@@ -740,18 +740,3 @@ int state_run_pipeline(struct state *st, int64_t run, char **name, char **path,
 	sqlite3_finalize(s);
 	return found;
 }
-
-int state_run_outputs(struct state *st, int64_t run,
-		      int (*fn)(void *arg, const char *hex), void *arg)
-{
-	sqlite3_stmt *s;
-	int rc = 0;
-
-	sqlite3_prepare_v2(st->db, "SELECT DISTINCT outputs FROM node_runs WHERE"
-			   " run_id = ?1 AND outputs IS NOT NULL", -1, &s, NULL);
-	sqlite3_bind_int64(s, 1, run);
-	while (rc == 0 && sqlite3_step(s) == SQLITE_ROW)
-		rc = fn(arg, (const char *)sqlite3_column_text(s, 0));
-	sqlite3_finalize(s);
-	return rc;
-}

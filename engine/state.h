@@ -107,11 +107,6 @@ int state_heartbeat(struct state *st, struct err *err);
 int state_run_pipeline(struct state *st, int64_t run, char **name, char **path,
 		       char hash[HASH_HEX_LEN]);
 
-/* Call 'fn' with each outputs hash recorded by run 'run' until it
- * returns non-zero; returns that value, or 0. */
-int state_run_outputs(struct state *st, int64_t run,
-		      int (*fn)(void *arg, const char *hex), void *arg);
-
 /* The cache generation: bumped by every cache write or removal, so that
  * a remembered no-op plan (quick.h) knows whether the cache changed. */
 int64_t state_generation(struct state *st);
