@@ -463,8 +463,16 @@ static int execute(struct cli *c, struct pipeline *p, unsigned char *want,
 	o.mode = progress_mode(c);
 	o.verbose = c->verbose;
 	rc = sched_run(p, st, &store, run_id, &o, &res, err);
-	state_run_end(st, run_id, rc < 0 ? "error" : run_status(&res), res.ran,
-		      res.cached, res.failed, rc < 0 ? NULL : err);
+	{
+		/* the run's own error, if any, is the one to report */
+		struct err end_err;
+		err_init(&end_err);
+		if (state_run_end(st, run_id, rc < 0 ? "error" : run_status(&res),
+				  res.ran, res.cached, res.failed, &end_err) < 0 && rc == 0) {
+			*err = end_err;
+			rc = -1;
+		}
+	}
 	if (rc == 0) {
 		/* remember a complete run for the no-op fast path, unless another
 		 * process wrote to the cache meanwhile */

@@ -1,0 +1,2 @@
+return { gru = { hidden = 64,
+  lr = }

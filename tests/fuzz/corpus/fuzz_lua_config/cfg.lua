@@ -1,0 +1,1 @@
+return { gru = { hidden = 64, lr = 0.001 } }

@@ -1,0 +1,3 @@
+local x = 1
+local f = io.open("/etc/passwd")
+return {}
