@@ -6,7 +6,7 @@ DEB_PKGS  := build-essential pkg-config libyaml-dev liblua5.4-dev libsqlite3-dev
              sqlite3 libjansson-dev libgit2-dev libcurl4-openssl-dev \
              libopenblas-dev libssl-dev liblbfgs-dev jq git
 # Peers of the parity tests (tests/parity): skipped where they are missing.
-TEST_DEB_PKGS := python3-numpy python3-pandas python3-torch
+TEST_DEB_PKGS := python3-numpy python3-pandas python3-torch clang-14 libclang-rt-14-dev
 PREFIX    ?= /usr/local
 CC        ?= cc
 OPT       ?= -O2
@@ -24,7 +24,7 @@ ASAN_LIB  := $(LIB_SRC:%.c=build/asan/%.o)
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
 
-.PHONY: all test unit integration run deps deps-build install clean bench check-deps docs
+.PHONY: all test unit integration run deps deps-build install clean bench check-deps docs fuzz
 
 all: dagrun
 
@@ -74,6 +74,11 @@ install: dagrun
 	install -m 0755 dagrun $(DESTDIR)$(PREFIX)/bin/dagrun
 	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/dagrun/
 	cp -r docs/. $(DESTDIR)$(PREFIX)/share/doc/dagrun/
+
+# Fuzz each target for FUZZ_SECONDS (CI: 60) with libFuzzer (clang).
+FUZZ_SECONDS ?= 60
+fuzz: dagrun
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 # docs/tasks.md is generated from the kernels' param schemas.
 docs: dagrun

@@ -36,5 +36,14 @@ for t in tests/integration/t*.sh; do
 	sh "$t" >"$log" 2>&1
 	tally "$(basename "$t")" "$log" $?
 done
+# Reliability: dagrun killed at random moments (CRASH_KILLS rounds; the
+# full figure in docs/reliability.md uses 200), and injected disk faults.
+for t in "tests/crash/run.sh ${CRASH_KILLS:-10}" tests/fault/run.sh \
+	 ${FUZZ_SECONDS:+"tests/fuzz/run.sh $FUZZ_SECONDS"}; do
+	name=$(echo "$t" | cut -d' ' -f1 | sed 's|tests/||; s|/run.sh||')
+	log=tests/tmp/$name.log
+	sh $t >"$log" 2>&1
+	tally "$name" "$log" $?
+done
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
