@@ -105,11 +105,12 @@ static const struct profile config_profile = {
 	sandbox_log, (size_t)64 << 20, 20000000LL, 5,
 };
 
-/* 2 s: the hard limit of a config's process (see luabox_eval_config).
+/* 1.5 s: the hard limit of a config's process (see luabox_eval_config),
+ * leaving dagrun's own start and the pipeline check inside 2 s.
  * The instruction budget stops Lua loops well before it, with their line;
  * this one also ends a single C call that runs long (a huge table.move, a
  * pattern that backtracks), which no hook can interrupt. */
-#define CONFIG_HARD_SECONDS 2
+#define CONFIG_HARD_USEC 1500000
 
 /* Globals, set only in the child process that evaluates a config: the
  * line of the config running now (kept by the line hook), and the pipe to
@@ -1472,7 +1473,8 @@ static void write_all(int fd, const char *p, size_t n)
 /* In the child: evaluate, send 'J' + JSON or 'E' + kind + message. */
 static void config_child(int fd, const char *path, const char *display)
 {
-	struct itimerval it = {{0, 0}, {CONFIG_HARD_SECONDS, 0}};
+	struct itimerval it = {{0, 0}, {CONFIG_HARD_USEC / 1000000,
+					 CONFIG_HARD_USEC % 1000000}};
 	struct err err;
 	json_t *v = NULL;
 	char *text;
@@ -1527,8 +1529,8 @@ static int config_answer(const char *a, size_t n, int status, const char *displa
 		return -1;
 	} else if (n > 1 && a[0] == 'T') {
 		err_set(err, ERR_USER, "%s:%.*s: time limit exceeded (configs must "
-			"finish within %d s)", display, (int)(n - 1), a + 1,
-			CONFIG_HARD_SECONDS);
+			"finish within %g s)", display, (int)(n - 1), a + 1,
+			CONFIG_HARD_USEC / 1e6);
 		return -1;
 	}
 	err_set(err, ERR_USER, "%s: the config stopped without an answer (%s %d)",

@@ -61,7 +61,7 @@ expect "baseline config fails with exit 2 at its line" [ "$RC" -eq 2 ]
 # The N of "time limit exceeded (... within N s)", else 0.
 wall_limit() {
 	case $1 in
-	*"time limit exceeded"*) echo "$1" | sed -n 's/.*within \([0-9][0-9]*\) s.*/\1/p' | head -n 1 ;;
+	*"time limit exceeded"*) echo "$1" | sed -n 's/.*within \([0-9][0-9]*\)[.0-9]* s.*/\1/p' | head -n 1 ;;
 	*) echo 0 ;;
 	esac
 }

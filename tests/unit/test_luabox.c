@@ -480,7 +480,7 @@ TEST(escape_c_heavy_loop_time_limit)
 	ASSERT(!a.crashed);
 	ASSERT_EQ(a.rc, -1);
 	ASSERT_CONTAINS(a.msg, "lua/t.lua:2: time limit exceeded (configs "
-			"must finish within 2 s)");
+			"must finish within 1.5 s)");
 	ASSERT(a.seconds < 3.0);
 	ASSERT(a.growth < ESCAPE_MAX_BYTES);
 }
