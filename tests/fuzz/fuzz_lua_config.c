@@ -10,7 +10,15 @@
  *
  * What is checked besides: a success returns a JSON object (configs
  * return tables; an empty table is an object); a failure is ERR_USER or
- * ERR_IO with a message, never ERR_INTERNAL. */
+ * ERR_IO with a message, never ERR_INTERNAL.
+ *
+ * luabox_eval_config() evaluates in a child process (the 2 s hard limit),
+ * so the sanitizers' reports of the evaluation itself come from that
+ * child: they reach the fuzzer's log (run.sh fails on them) and the child
+ * dies without an answer, which dagrun reports as "the config stopped
+ * without an answer"; this target aborts on that message so that
+ * libFuzzer saves the input.  The child's coverage does not reach the
+ * fuzzer, so its search is guided by the parent's side only. */
 #include "luabox.h"
 
 #include <assert.h>
@@ -19,6 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* What dagrun says when the evaluating process dies (a crash, a sanitizer
+ * report): a script's own messages always carry a line after the name. */
+#define DIED "cfg.lua: the config stopped without an answer ("
 
 static char dir[512], lua_path[600];
 
@@ -63,6 +75,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(out == NULL);
 		assert(err.kind == ERR_USER || err.kind == ERR_IO);
 		assert(err.msg[0]);
+		if (!strncmp(err.msg, DIED, strlen(DIED))) {
+			fprintf(stderr, "fuzz_lua_config: the evaluating process "
+				"died: %s\n", err.msg);
+			abort();
+		}
 	}
 	return 0;
 }
