@@ -117,6 +117,15 @@ int fs_write_atomic(const char *path, const void *data, size_t n,
 		    struct err *err)
 {
 	char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
+	int rc = fs_write_rename(tmp, path, data, n, err);
+
+	free(tmp);
+	return rc;
+}
+
+int fs_write_rename(const char *tmp, const char *path, const void *data,
+		    size_t n, struct err *err)
+{
 	const char *p = data;
 	int fd, rc = -1;
 	ssize_t w;
@@ -124,7 +133,6 @@ int fs_write_atomic(const char *path, const void *data, size_t n,
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		err_set(err, ERR_IO, "cannot create '%s': %s", tmp, strerror(errno));
-		free(tmp);
 		return -1;
 	}
 	while (n > 0) {
@@ -151,7 +159,6 @@ int fs_write_atomic(const char *path, const void *data, size_t n,
 	}
 	rc = 0;
 out:
-	free(tmp);
 	return rc;
 }
 

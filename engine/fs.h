@@ -23,6 +23,11 @@ int fs_read_file(const char *path, char **out, size_t *len, struct err *err);
 int fs_write_atomic(const char *path, const void *data, size_t n,
 		    struct err *err);
 
+/* The same through a temp file named 'tmp' (same file system as 'path'):
+ * a crash leaves at most 'tmp' behind. */
+int fs_write_rename(const char *tmp, const char *path, const void *data,
+		    size_t n, struct err *err);
+
 /* fsync a folder so that a rename inside it is durable. */
 int fs_sync_dir(const char *path, struct err *err);
 

@@ -25,10 +25,17 @@
 
 int store_open(struct store *st, const char *state_dir, struct err *err)
 {
+	char *tmp = fs_join(state_dir, "tmp");
+
 	st->dir = fs_join(state_dir, "objects");
 	strmap_init(&st->verified);
 	st->owned = NULL;
 	st->n_owned = st->cap_owned = 0;
+	if (fs_mkdirs(tmp, err) < 0) {
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
 	return fs_mkdirs(st->dir, err);
 }
 
@@ -159,7 +166,7 @@ out:
 int store_put_buf(struct store *st, const void *data, size_t n,
 		  struct hash *out, struct err *err)
 {
-	char *dst, *sub;
+	char *dst, *sub, *tmp, hex[HASH_HEX_LEN];
 	int rc;
 
 	hash_bytes(data, n, out);
@@ -170,7 +177,12 @@ int store_put_buf(struct store *st, const void *data, size_t n,
 	}
 	sub = xstrndup(dst, strrchr(dst, '/') - dst);
 	mkdir(sub, 0755);
-	rc = fs_write_atomic(dst, data, n, err);
+	/* the temp file lives in STATE/tmp, named after this process, where
+	 * the next run removes it if a crash left it: never in objects/ */
+	hash_to_hex(out, hex);
+	tmp = xasprintf("%s/../tmp/%d-obj-%s", st->dir, (int)getpid(), hex);
+	rc = fs_write_rename(tmp, dst, data, n, err);
+	free(tmp);
 	if (rc == 0)
 		chmod(dst, 0444);
 	free(sub);
