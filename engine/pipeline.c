@@ -778,12 +778,14 @@ static int read_axes(struct loader *L, yaml_node_t *m, struct axis **out)
 	return rc < 0 ? -1 : (int)na;
 }
 
-static void free_axes(struct axis *ax, int na)
+/* Every axis read_axes() filled, also after an error: the array ends with
+ * a zeroed entry. */
+static void free_axes(struct axis *ax)
 {
 	size_t i;
 	int a;
 
-	for (a = 0; a < na; a++) {
+	for (a = 0; ax && ax[a].values; a++) {
 		for (i = 0; i < ax[a].n; i++)
 			free(ax[a].texts[i]);
 		free(ax[a].texts);
@@ -801,7 +803,7 @@ static int expand_matrix(struct loader *L, struct spec *sp)
 
 	na = read_axes(L, sp->matrix, &ax);
 	if (na < 0) {
-		free_axes(ax, 0);
+		free_axes(ax);
 		return -1;
 	}
 	for (a = 0; a < na && total <= MATRIX_MAX; a++)
@@ -810,7 +812,7 @@ static int expand_matrix(struct loader *L, struct spec *sp)
 		perr(L, sp->matrix, na ? "matrix of node '%s' has more than %d "
 		     "combinations" : "matrix of node '%s' is empty%.0d",
 		     sval(sp->key), MATRIX_MAX);
-		free_axes(ax, na);
+		free_axes(ax);
 		return -1;
 	}
 	pos = xcalloc((size_t)na, sizeof(*pos));
@@ -836,7 +838,7 @@ static int expand_matrix(struct loader *L, struct spec *sp)
 		json_decref(assign);
 	}
 	free(pos);
-	free_axes(ax, na);
+	free_axes(ax);
 	return rc;
 }
 
