@@ -218,6 +218,8 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
 			config_line = caller.currentline;
 		return;
 	}
+	if (config_fd >= 0 && lua_getinfo(L, "l", ar) && ar->currentline > 0)
+		config_line = ar->currentline;   /* for the alarm's message */
 	b->spent += HOOK_STEP;
 	why = over_budget(b, L);
 	if (!why)
@@ -1449,7 +1451,7 @@ static void on_config_alarm(int sig)
 	(void)sig;
 	buf[n++] = 'T';
 	k = 0;
-	do {
+	if (line > 0) do {
 		digits[k++] = (char)('0' + line % 10);
 		line /= 10;
 	} while (line > 0 && k < 11);
@@ -1527,10 +1529,10 @@ static int config_answer(const char *a, size_t n, int status, const char *displa
 	} else if (n > 1 && a[0] == 'E') {
 		err_set(err, (enum err_kind)(a[1] - '0'), "%.*s", (int)(n - 2), a + 2);
 		return -1;
-	} else if (n > 1 && a[0] == 'T') {
-		err_set(err, ERR_USER, "%s:%.*s: time limit exceeded (configs must "
+	} else if (n > 0 && a[0] == 'T') {   /* "T" and the line, if known */
+		err_set(err, ERR_USER, "%s:%.*s%stime limit exceeded (configs must "
 			"finish within %g s)", display, (int)(n - 1), a + 1,
-			CONFIG_HARD_USEC / 1e6);
+			n > 1 ? ": " : " ", CONFIG_HARD_USEC / 1e6);
 		return -1;
 	}
 	err_set(err, ERR_USER, "%s: the config stopped without an answer (%s %d)",
