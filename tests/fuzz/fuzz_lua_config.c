@@ -5,14 +5,14 @@
  * in a scratch folder made once per process.  Any input is a config: it
  * may compute, loop, allocate or try to escape, and the sandbox must turn
  * every outcome into a table or an ERR_USER message, within its budget.
- * A hang shows up as a libFuzzer timeout (run.sh sets -timeout above the
- * sandbox's 5 s wall-clock limit), a crash or a sanitizer report as such.
+ * A hang shows up as a libFuzzer timeout (run.sh sets -timeout far above
+ * the sandbox's time limits), a crash or a sanitizer report as such.
  *
  * What is checked besides: a success returns a JSON object (configs
  * return tables; an empty table is an object); a failure is ERR_USER or
  * ERR_IO with a message, never ERR_INTERNAL.
  *
- * luabox_eval_config() evaluates in a child process (the 2 s hard limit),
+ * luabox_eval_config() evaluates in a child process (its hard time limit),
  * so the sanitizers' reports of the evaluation itself come from that
  * child: they reach the fuzzer's log (run.sh fails on them) and the child
  * dies without an answer, which dagrun reports as "the config stopped
