@@ -8,7 +8,8 @@
 #
 # Builds faultfs.so (an LD_PRELOAD shim, see faultfs.c) and runs a
 # 4-node pipeline under it.  Each scenario picks the calls to fail
-# (writes, fsyncs or renames; of objects under state/objects, of work
+# (writes, fsyncs or renames; of objects under state/objects and their
+# temp files state/tmp/PID-obj-HASH, of work
 # files under state/tmp, or of the SQLite files state/dagrun.db*) and the
 # errno (ENOSPC, EIO).  A traced run without faults counts the M matching
 # calls; then, like SQLite's faultsim, dagrun runs again with the first N
@@ -216,9 +217,9 @@ scenario() {
 
 start=$(date +%s)
 #        name                 state     path                    ops     errno  short exe
-scenario obj-write-ENOSPC     fresh     "*/st/objects/*"        write   ENOSPC 0 dagrun
-scenario obj-write-short      existing  "*/st/objects/*"        write   ENOSPC 1 dagrun
-scenario obj-fsync-EIO        fresh     "*/st/objects/*"        fsync   EIO    0 dagrun
+scenario obj-write-ENOSPC     fresh     "*/st/objects/*:*/st/tmp/*-obj-*" write   ENOSPC 0 dagrun
+scenario obj-write-short      existing  "*/st/objects/*:*/st/tmp/*-obj-*" write   ENOSPC 1 dagrun
+scenario obj-fsync-EIO        fresh     "*/st/objects/*:*/st/tmp/*-obj-*" fsync   EIO    0 dagrun
 scenario obj-rename-EIO       existing  "*/st/objects/*"        rename  EIO    0 dagrun
 scenario tmp-fsync-EIO        fresh     "*/st/tmp/*"            fsync   EIO    0 dagrun
 scenario node-write-ENOSPC    existing  "*/st/tmp/*/out/*"      write   ENOSPC 0 ""
