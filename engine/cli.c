@@ -11,6 +11,7 @@
 #include "pipeline.h"
 #include "plan.h"
 #include "quick.h"
+#include "registry.h"
 #include "sched.h"
 #include "state.h"
 #include "store.h"
@@ -28,7 +29,7 @@ struct cli {
 	int dot, mermaid, diff, markdown;
 	int keep_last;
 	double keep_days;
-	const char *salt, *state_dir;
+	const char *salt, *state_dir, *output;
 	char **force;
 	int n_force;
 	const char *pipeline_filter, *status_filter;
@@ -46,6 +47,8 @@ static const char usage_text[] =
 	"       dagrun dag PIPELINE [--dot | --mermaid]\n"
 	"       dagrun metrics RUN | metrics diff RUN_A RUN_B\n"
 	"       dagrun gc [--keep-last N] [--keep-days D] [-n]\n"
+	"       dagrun models [NAME] | promote NAME VERSION ALIAS | rollback NAME ALIAS\n"
+	"       dagrun predict NAME[@ALIAS] FILE.csv [-o OUT.csv]\n"
 	"       dagrun help [TASK] | version\n"
 	"\n"
 	"options:\n"
@@ -118,13 +121,14 @@ static int parse_options(struct cli *c, int argc, char **argv)
 		{"markdown", no_argument, NULL, 'm'},
 		{"keep-last", required_argument, NULL, 'K'},
 		{"keep-days", required_argument, NULL, 'Y'},
+		{"output", required_argument, NULL, 'o'},
 		{NULL, 0, NULL, 0}
 	};
 	char *end;
 	int ch;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":j:nkqvh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":j:nkqvho:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'j':
 			c->jobs = (int)strtol(optarg, &end, 10);
@@ -153,6 +157,7 @@ static int parse_options(struct cli *c, int argc, char **argv)
 		case 'M': c->mermaid = 1; break;
 		case 'd': c->diff = 1; break;
 		case 'm': c->markdown = 1; break;
+		case 'o': c->output = optarg; break;
 		case 'K':
 			c->keep_last = (int)strtol(optarg, &end, 10);
 			if (*end || c->keep_last < 1)
@@ -719,6 +724,42 @@ static int cmd_gc(struct cli *c)
 	return rc < 0 ? report(&err) : 0;
 }
 
+/* models [NAME], promote NAME VERSION ALIAS, rollback NAME ALIAS. */
+static int cmd_registry(struct cli *c, const char *cmd)
+{
+	static const struct { const char *cmd; int min, max; const char *use; } u[] = {
+		{"models", 0, 1, "models [NAME] [--json]"},
+		{"promote", 3, 3, "promote NAME VERSION ALIAS [--json]"},
+		{"rollback", 2, 2, "rollback NAME ALIAS [--json]"},
+	};
+	struct state *st = NULL;
+	char *root;
+	struct err err;
+	int i, rc;
+
+	for (i = 0; strcmp(u[i].cmd, cmd); i++)
+		;
+	if (c->n_args < u[i].min || c->n_args > u[i].max)
+		return usage_error("usage: dagrun %s", u[i].use);
+	err_init(&err);
+	root = cwd_root();
+	rc = open_state(c, root, &st, NULL, &err);
+	free(root);
+	if (rc < 0)
+		return report(&err);
+	if (i == 0)
+		rc = registry_cmd_models(state_db(st), c->n_args ? c->args[0] : NULL,
+					 c->json, &err);
+	else if (i == 1)
+		rc = registry_cmd_promote(state_db(st), c->args[0], c->args[1],
+					  c->args[2], c->json, &err);
+	else
+		rc = registry_cmd_rollback(state_db(st), c->args[0], c->args[1],
+					   c->json, &err);
+	state_close(st);
+	return err.kind ? report(&err) : rc;
+}
+
 static int cmd_help(struct cli *c)
 {
 	const struct kernel *const *ks;
@@ -753,7 +794,7 @@ int cli_main(int argc, char **argv)
 {
 	static const char *const commands[] = {
 		"run", "explain", "runs", "show", "dag", "metrics", "gc", "help",
-		"version",
+		"version", "models", "promote", "rollback",
 		NULL
 	};
 	struct cli c;
@@ -793,6 +834,9 @@ int cli_main(int argc, char **argv)
 		rc = cmd_metrics(&c);
 	} else if (!strcmp(cmd, "gc")) {
 		rc = cmd_gc(&c);
+	} else if (!strcmp(cmd, "models") || !strcmp(cmd, "promote") ||
+		   !strcmp(cmd, "rollback")) {
+		rc = cmd_registry(&c, cmd);
 	} else {
 		rc = cmd_run(&c);
 	}

@@ -19,7 +19,7 @@ static const char *col(sqlite3_stmt *s, int i)
 	return t ? (const char *)t : "";
 }
 
-static void fmt_time(double t, char *buf, size_t n)
+void inspect_time(double t, char *buf, size_t n)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
@@ -47,7 +47,7 @@ static json_t *col_json(sqlite3_stmt *s, int i)
 	}
 }
 
-static json_t *row_json(sqlite3_stmt *s)
+json_t *inspect_row_json(sqlite3_stmt *s)
 {
 	json_t *o = json_object();
 	int i;
@@ -57,7 +57,7 @@ static json_t *row_json(sqlite3_stmt *s)
 	return o;
 }
 
-static void print_json(json_t *v)
+void inspect_print_json(json_t *v)
 {
 	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
 	putchar('\n');
@@ -91,10 +91,10 @@ int inspect_runs(struct state *st, const struct runs_filter *f, int json,
 		       "CACHED", "FAILED", "COMMIT");
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		if (json) {
-			json_array_append_new(arr, row_json(s));
+			json_array_append_new(arr, inspect_row_json(s));
 			continue;
 		}
-		fmt_time(sqlite3_column_double(s, 3), started, sizeof(started));
+		inspect_time(sqlite3_column_double(s, 3), started, sizeof(started));
 		printf("%-5lld %-16s %-11s %-19s %8.2f %5d %5d %6d %6d  %.10s%s\n",
 		       (long long)sqlite3_column_int64(s, 0), col(s, 1), col(s, 2),
 		       started, sqlite3_column_double(s, 4) > 0 ?
@@ -106,7 +106,7 @@ int inspect_runs(struct state *st, const struct runs_filter *f, int json,
 	}
 	sqlite3_finalize(s);
 	if (json)
-		print_json(arr);
+		inspect_print_json(arr);
 	else
 		json_decref(arr);
 	return 0;
@@ -152,7 +152,7 @@ static json_t *run_json(struct state *st, int64_t run)
 	sqlite3_prepare_v2(state_db(st), "SELECT * FROM runs WHERE id = ?1", -1, &s, NULL);
 	sqlite3_bind_int64(s, 1, run);
 	if (sqlite3_step(s) == SQLITE_ROW)
-		o = row_json(s);
+		o = inspect_row_json(s);
 	sqlite3_finalize(s);
 	lin = json_object_get(o, "lineage");
 	if (json_is_string(lin))
@@ -173,7 +173,7 @@ static json_t *nodes_json(struct state *st, int64_t run, const char *node)
 	if (node)
 		sqlite3_bind_text(s, 2, node, -1, SQLITE_STATIC);
 	while (sqlite3_step(s) == SQLITE_ROW)
-		json_array_append_new(arr, row_json(s));
+		json_array_append_new(arr, inspect_row_json(s));
 	sqlite3_finalize(s);
 	return arr;
 }
@@ -184,8 +184,8 @@ static void print_run(json_t *r)
 	json_t *lin = json_object_get(r, "lineage"), *f;
 	size_t i;
 
-	fmt_time(json_number_value(json_object_get(r, "started")), started, sizeof(started));
-	fmt_time(json_number_value(json_object_get(r, "ended")), ended, sizeof(ended));
+	inspect_time(json_number_value(json_object_get(r, "started")), started, sizeof(started));
+	inspect_time(json_number_value(json_object_get(r, "ended")), ended, sizeof(ended));
 	printf("run       %lld\npipeline  %s (%s)\nstatus    %s\nstarted   %s\n"
 	       "ended     %s\n", (long long)json_integer_value(json_object_get(r, "id")),
 	       json_string_value(json_object_get(r, "pipeline")),
@@ -324,7 +324,7 @@ int inspect_show(struct state *st, int64_t run, const char *node, int json,
 	}
 	if (json) {
 		json_object_set_new(r, "nodes", nodes);
-		print_json(r);
+		inspect_print_json(r);
 		return 0;
 	}
 	print_run(r);
@@ -370,7 +370,7 @@ int inspect_metrics(struct state *st, int64_t run, int json, struct err *err)
 
 	(void)err;
 	if (json) {
-		print_json(m);
+		inspect_print_json(m);
 		return 0;
 	}
 	printf("%-30s %-20s %14s %6s\n", "NODE", "METRIC", "VALUE", "STEPS");
@@ -421,7 +421,7 @@ int inspect_metrics_diff(struct state *st, int64_t a, int64_t b, int json,
 		if (!json_object_get(mb, k))
 			json_array_append_new(rows, diff_row(v, NULL));
 	if (json) {
-		print_json(json_pack("{s:I,s:I,s:o}", "old_run", (json_int_t)a,
+		inspect_print_json(json_pack("{s:I,s:I,s:o}", "old_run", (json_int_t)a,
 				     "new_run", (json_int_t)b, "metrics", rows));
 	} else {
 		printf("%-30s %-20s %14s %14s %14s\n", "NODE", "METRIC", "OLD", "NEW",
@@ -470,7 +470,7 @@ int inspect_key_diff(struct state *st, const char *node, int64_t a, int64_t b,
 			(long long)(da ? b : a), node);
 		rc = -1;
 	} else if (json) {
-		print_json(json_pack("{s:s,s:o,s:o}", "node", node, "old",
+		inspect_print_json(json_pack("{s:s,s:o,s:o}", "node", node, "old",
 				     json_loads(da, 0, NULL), "new", json_loads(db, 0, NULL)));
 	} else {
 		sb_init(&sb);

@@ -3,6 +3,9 @@
 #ifndef DAGRUN_INSPECT_H
 #define DAGRUN_INSPECT_H
 
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -39,5 +42,13 @@ int inspect_metrics_diff(struct state *st, int64_t a, int64_t b, int json,
  * part. ERR_USER when a run has no key for the node. */
 int inspect_key_diff(struct state *st, const char *node, int64_t a,
 		     int64_t b, int json, struct err *err);
+
+/* Shared by the other read commands (registry.c, ...): a unix time as
+ * local "YYYY-MM-DD HH:MM:SS" ("-" for 0); a result row as a JSON object
+ * of its columns' SQLite types; a JSON value printed to stdout and
+ * released. */
+void inspect_time(double t, char *buf, size_t n);
+json_t *inspect_row_json(sqlite3_stmt *s);
+void inspect_print_json(json_t *v);
 
 #endif

@@ -140,12 +140,12 @@ static void release_dependents(struct sched *S, int i)
 
 static void record(struct sched *S, int i, const char *status,
 		   const char *error, int exit_code, const struct rusage *ru,
-		   const json_t *manifest)
+		   const json_t *manifest, const json_t *promotion)
 {
 	struct nrun *r = &S->n[i];
 	const struct node *nd = &S->p->nodes[i];
 	struct node_result nr;
-	char *log = NULL, *metrics = NULL, *events = NULL;
+	char *log = NULL, *metrics = NULL, *events = NULL, *report = NULL;
 
 	memset(&nr, 0, sizeof(nr));
 	nr.node = nd->id;
@@ -174,8 +174,14 @@ static void record(struct sched *S, int i, const char *status,
 		nr.events_path = events;
 	}
 	nr.manifest = manifest;
+	nr.promotion = promotion;
+	nr.registry_report = promotion ? &report : NULL;
 	if (state_record(S->st, S->run_id, S->p->name, &nr, S->err) < 0)
 		S->fatal = 1;
+	if (report && *report && S->o->mode != PROGRESS_QUIET &&
+	    S->o->mode != PROGRESS_JSON)
+		progress_text(&S->pg, report);
+	free(report);
 	free(log);
 	free(metrics);
 	free(events);
@@ -199,7 +205,7 @@ static void skip_dependents(struct sched *S, int i)
 			S->n[d].reason = xasprintf("needs %s, which failed",
 						   S->p->nodes[i].id);
 			S->res->skipped++;
-			record(S, d, "skipped", NULL, 0, NULL, NULL);
+			record(S, d, "skipped", NULL, 0, NULL, NULL, NULL);
 			progress_event(&S->pg, EV_SKIPPED, S->p->nodes[d].id, S->n[d].reason);
 			stack[top++] = d;
 		}
@@ -261,7 +267,7 @@ static void finish_cached(struct sched *S, int i, const char *why)
 	S->res->cached++;
 	free(S->n[i].reason);
 	S->n[i].reason = why ? xstrdup(why) : NULL;
-	record(S, i, "cached", NULL, 0, NULL, NULL);
+	record(S, i, "cached", NULL, 0, NULL, NULL, NULL);
 	progress_event(&S->pg, EV_CACHED, S->p->nodes[i].id, why);
 	release_dependents(S, i);
 }
@@ -525,7 +531,7 @@ static void node_failed(struct sched *S, int i, char *why, int code,
 	S->res->failed++;
 	if (nd->kind != NODE_SHELL && code == 2)
 		S->res->user_error = 1;
-	record(S, i, "failed", why, code, ru, NULL);
+	record(S, i, "failed", why, code, ru, NULL, NULL);
 	progress_event(&S->pg, EV_FAILED, nd->id, why);
 	if (!S->res->interrupted)
 		show_log_tail(S, i);
@@ -535,17 +541,57 @@ static void node_failed(struct sched *S, int i, char *why, int code,
 		S->stopping = 1;
 }
 
+/* The decision of an eval.promote node, for the registry: its
+ * promotion.json with "node" and, per need, its outputs and key
+ * ("candidates").  NULL for other tasks, or with 'err' set. */
+static json_t *read_promotion(struct sched *S, int i, const char *out,
+			      struct err *err)
+{
+	const struct node *nd = &S->p->nodes[i];
+	json_t *p, *cands;
+	json_error_t je;
+	char *path;
+	int k;
+
+	if (strcmp(nd->task, "eval.promote"))
+		return NULL;
+	path = xasprintf("%s/promotion.json", out);
+	p = json_load_file(path, 0, &je);
+	free(path);
+	if (!json_is_object(p)) {
+		json_decref(p);
+		err_set(err, ERR_USER, "%s: eval.promote left no readable "
+			"promotion.json: %s", nd->id, je.text);
+		return NULL;
+	}
+	cands = json_object();
+	for (k = 0; k < nd->n_needs; k++) {
+		int j = nd->needs[k];
+		char hex[HASH_HEX_LEN];
+		hash_to_hex(&S->n[j].outputs, hex);
+		json_object_set_new(cands, S->p->nodes[j].id, json_pack("{s:s, s:s?}",
+				    "outputs", hex, "key", S->n[j].have_key ?
+				    S->n[j].key.hex : NULL));
+	}
+	json_object_set_new(p, "candidates", cands);
+	json_object_set_new(p, "node", json_string(nd->id));
+	return p;
+}
+
 static void node_succeeded(struct sched *S, int i, const struct rusage *ru)
 {
 	struct nrun *r = &S->n[i];
 	char *out = xasprintf("%s/out", r->work);
-	json_t *manifest = NULL;
+	json_t *manifest = NULL, *promotion;
 	struct err e;
 	char took[32];
 
 	err_init(&e);
-	if (store_put_dir(S->store, out, &r->outputs, &manifest, &e) < 0) {
+	promotion = read_promotion(S, i, out, &e);
+	if ((promotion == NULL && e.kind) ||
+	    store_put_dir(S->store, out, &r->outputs, &manifest, &e) < 0) {
 		free(out);
+		json_decref(promotion);
 		if (e.kind != ERR_USER) {
 			*S->err = e;
 			S->fatal = 1;
@@ -556,8 +602,9 @@ static void node_succeeded(struct sched *S, int i, const struct rusage *ru)
 	free(out);
 	r->s = N_DONE;
 	S->res->ran++;
-	record(S, i, "done", NULL, 0, ru, manifest);
+	record(S, i, "done", NULL, 0, ru, manifest, promotion);
 	json_decref(manifest);
+	json_decref(promotion);
 	snprintf(took, sizeof(took), "%.2fs", progress_now() - r->wall0);
 	progress_event(&S->pg, EV_DONE, S->p->nodes[i].id, took);
 	release_dependents(S, i);

@@ -6,6 +6,7 @@
  * interrupted transaction leaves no trace, which is what the cache needs:
  * a lost cache row only means a node runs again. */
 #include "state.h"
+#include "registry.h"
 #include "fs.h"
 #include "xalloc.h"
 
@@ -94,6 +95,12 @@ static const char *const migrations[] = {
 	"  n_nodes INTEGER) WITHOUT ROWID;"
 	"CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER) WITHOUT ROWID;"
 	"INSERT INTO meta VALUES ('cache_generation', 0);",
+	/* 3: the model registry's lineage (registry.c) */
+	"ALTER TABLE model_versions ADD COLUMN key TEXT;"
+	"ALTER TABLE model_versions ADD COLUMN model_type TEXT;"
+	"ALTER TABLE model_versions ADD COLUMN score REAL;"
+	"ALTER TABLE model_versions ADD COLUMN record TEXT;"
+	"ALTER TABLE promotions ADD COLUMN decision TEXT;",
 };
 
 struct state {
@@ -512,6 +519,8 @@ int state_record(struct state *st, int64_t run_id, const char *pipeline,
 		rc = insert_node_run(st, run_id, pipeline, r, err);
 	if (rc == 0 && !strcmp(r->status, "done"))
 		rc = record_done(st, run_id, r, err);
+	if (rc == 0 && !strcmp(r->status, "done") && r->promotion)
+		rc = registry_record(st->db, run_id, r->promotion, r->registry_report, err);
 	else if (rc == 0 && !strcmp(r->status, "failed"))
 		rc = import_lines(st, run_id, r->node, r->events_path, event_line, err);
 	if (rc == 0 && r->key && strcmp(r->status, "cached"))

@@ -66,6 +66,9 @@ struct node_result {
 	const char *metrics_path;     /* JSON lines to import, or NULL */
 	const char *events_path;      /* JSON lines to import, or NULL */
 	const json_t *manifest;       /* objects to register, or NULL */
+	const json_t *promotion;      /* an eval.promote decision to register
+					 (registry.h), or NULL */
+	char **registry_report;       /* gets what the registry did; may be NULL */
 };
 
 /* Record one node result; for status "done" also the cache row, the
