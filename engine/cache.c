@@ -1,5 +1,6 @@
 /* cache: see cache.h. */
 #include "cache.h"
+#include "fetch.h"
 #include "fs.h"
 #include "pipeline.h"
 #include "state.h"
@@ -16,11 +17,14 @@
 int cache_file_hash(struct state *st, const char *root, const char *path,
 		    struct hash *out, struct err *err)
 {
-	char *full = fs_join(root, path);
+	char *full;
 	struct stat sb;
 	int64_t mtime;
 	int rc = 0;
 
+	if (fetch_is_url(path))
+		return fetch_url(state_dir(st), path, out, err);
+	full = fs_join(root, path);
 	if (stat(full, &sb) < 0) {
 		err_set(err, ERR_USER, "cannot read '%s': %s", path, strerror(errno));
 		free(full);

@@ -19,6 +19,7 @@ struct kctx {
 	char **names, **dirs;
 	int n_inputs;
 	FILE *metrics, *events;
+	json_t *urls;       /* urls.json beside params.json: URL -> local copy */
 };
 
 static void on_term(int sig)
@@ -56,6 +57,26 @@ int kctx_bool(struct kctx *c, const char *name)
 const char *kctx_str(struct kctx *c, const char *name)
 {
 	return json_string_value(json_object_get(c->params, name));
+}
+
+const char *kctx_path(struct kctx *c, const char *name)
+{
+	const char *v = kctx_str(c, name);
+	const char *local = v ? json_string_value(json_object_get(c->urls, v)) : NULL;
+
+	return local ? local : v;
+}
+
+/* urls.json, which the engine writes beside params.json for URL params. */
+static json_t *read_urls(const char *pfile)
+{
+	const char *slash = strrchr(pfile, '/');
+	char *path = slash ? xasprintf("%.*s/urls.json", (int)(slash - pfile), pfile)
+			   : xstrdup("urls.json");
+	json_t *j = fs_exists(path) ? json_load_file(path, 0, NULL) : NULL;
+
+	free(path);
+	return j;
 }
 
 const char *kctx_input(struct kctx *c, const char *name)
@@ -166,6 +187,7 @@ static void release(struct kctx *c)
 	free(c->names);
 	free(c->dirs);
 	json_decref(c->params);
+	json_decref(c->urls);
 	if (c->metrics)
 		fclose(c->metrics);
 	if (c->events)
@@ -193,6 +215,7 @@ int kctx_main(const struct kernel *k)
 		return KERNEL_EFAIL;
 	}
 	read_inputs(&c);
+	c.urls = read_urls(pfile);
 	c.metrics = open_append("DAGRUN_METRICS");
 	c.events = open_append("DAGRUN_EVENTS");
 	rc = k->run(&c);

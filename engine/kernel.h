@@ -84,6 +84,10 @@ long long kctx_int(struct kctx *c, const char *name);
 double kctx_num(struct kctx *c, const char *name);
 int kctx_bool(struct kctx *c, const char *name);
 const char *kctx_str(struct kctx *c, const char *name);   /* NULL if null */
+/* A file param (PT_PATH) as a path to open: the value itself, or for an
+ * http(s) URL the local copy of the content the node's key was computed
+ * from (the engine fetched it, engine/fetch.h). */
+const char *kctx_path(struct kctx *c, const char *name);
 const char *kctx_node(struct kctx *c);
 const char *kctx_out_dir(struct kctx *c);
 int kctx_n_inputs(struct kctx *c);

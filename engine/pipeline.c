@@ -8,6 +8,7 @@
  * a pass whose input is already wrong is skipped so that one mistake is
  * not reported twice. */
 #include "pipeline.h"
+#include "fetch.h"
 #include "dag.h"
 #include "fs.h"
 #include "luabox.h"
@@ -500,7 +501,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* File params of a kernel (PT_PATH, not a URL) are deps too. */
+/* File params of a kernel (PT_PATH: a file or a URL) are deps too. */
 static int kernel_path_deps(struct loader *L, struct node *nd, yaml_node_t *at)
 {
 	const struct param_spec *ps;
@@ -510,8 +511,19 @@ static int kernel_path_deps(struct loader *L, struct node *nd, yaml_node_t *at)
 		json_t *v = json_object_get(nd->params, ps->name);
 		if (ps->type != PT_PATH || !json_is_string(v))
 			continue;
-		if (strstr(json_string_value(v), "://"))
+		if (fetch_is_url(json_string_value(v))) {
+			/* fetched when the key is computed (fetch.h) */
+			nd->deps = xrealloc(nd->deps, (size_t)(nd->n_deps + 1) * sizeof(char *));
+			nd->deps[nd->n_deps++] = xstrdup(json_string_value(v));
 			continue;
+		}
+		if (strstr(json_string_value(v), "://")) {
+			perr(L, at, "param '%s' of node '%s': '%s' is not a file or an "
+			     "http:// or https:// URL", ps->name, nd->id,
+			     json_string_value(v));
+			rc = -1;
+			continue;
+		}
 		if (add_dep(L, nd, json_string_value(v), at) < 0)
 			rc = -1;
 	}

@@ -1,5 +1,6 @@
 /* quick: see quick.h. */
 #include "quick.h"
+#include "fetch.h"
 #include "cli.h"
 #include "fs.h"
 #include "hash.h"
@@ -150,9 +151,14 @@ int quick_remember(struct state *st, const struct pipeline *p,
 	json_t *files;
 	int i, rc = 0;
 
-	for (i = 0; i < p->n_nodes; i++)
+	for (i = 0; i < p->n_nodes; i++) {
+		int k;
 		if (p->nodes[i].nondeterministic)
 			return 0;   /* it must run every time */
+		for (k = 0; k < p->nodes[i].n_deps; k++)
+			if (fetch_is_url(p->nodes[i].deps[k]))
+				return 0;   /* a URL is revalidated every time */
+	}
 	files = pipeline_files(p);
 	memset(&plan, 0, sizeof(plan));
 	plan_key(p->abs_path, salt, targets, key);

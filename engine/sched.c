@@ -7,14 +7,17 @@
  * is woken by time.  The loop never blocks except in sigtimedwait(), with
  * a timeout that is the nearest deadline, retry, claim poll or redraw. */
 #include "sched.h"
+#include "fetch.h"
 #include "cache.h"
 #include "dag.h"
+#include "events.h"
 #include "exec.h"
 #include "fs.h"
 #include "pipeline.h"
 #include "state.h"
 #include "store.h"
 #include "strbuf.h"
+#include "webhook.h"
 #include "xalloc.h"
 
 #include <dirent.h>
@@ -138,6 +141,28 @@ static void release_dependents(struct sched *S, int i)
 	}
 }
 
+/* A failure and its node_failed event (events.h), in one transaction. */
+static void record_failed(struct sched *S, const struct node_result *nr)
+{
+	json_t *payload = json_pack("{s:s, s:s, s:i, s:s?, s:i}", "pipeline",
+				    S->p->name, "task", nr->task, "exit_code",
+				    nr->exit_code, "error", nr->error, "attempts",
+				    nr->attempts);
+
+	if (state_batch_begin(S->st, S->err) < 0) {
+		json_decref(payload);
+		S->fatal = 1;
+		return;
+	}
+	if (events_emit(state_db(S->st), S->run_id, nr->node, "node_failed",
+			payload, S->err) < 0)
+		S->fatal = 1;
+	/* on failure state_record() rolls the event back too */
+	if (state_record(S->st, S->run_id, S->p->name, nr, S->err) < 0 ||
+	    state_batch_end(S->st, S->err) < 0)
+		S->fatal = 1;
+}
+
 static void record(struct sched *S, int i, const char *status,
 		   const char *error, int exit_code, const struct rusage *ru,
 		   const json_t *manifest, const json_t *promotion)
@@ -176,7 +201,9 @@ static void record(struct sched *S, int i, const char *status,
 	nr.manifest = manifest;
 	nr.promotion = promotion;
 	nr.registry_report = promotion ? &report : NULL;
-	if (state_record(S->st, S->run_id, S->p->name, &nr, S->err) < 0)
+	if (!strcmp(status, "failed"))
+		record_failed(S, &nr);
+	else if (state_record(S->st, S->run_id, S->p->name, &nr, S->err) < 0)
 		S->fatal = 1;
 	if (report && *report && S->o->mode != PROGRESS_QUIET &&
 	    S->o->mode != PROGRESS_JSON)
@@ -304,6 +331,35 @@ static void drain_ready(struct sched *S)
 
 /* ---- starting a node ----------------------------------------------- */
 
+/* urls.json: each URL dep of the node and the local copy of exactly the
+ * content its key was computed from (kctx_path() reads it). */
+static int write_urls(struct sched *S, int i, const char *work)
+{
+	json_t *doc = json_loads(S->n[i].key.doc, 0, NULL), *d, *urls = json_object();
+	char *path = xasprintf("%s/urls.json", work);
+	struct hash h;
+	size_t k;
+	int rc = 0;
+
+	json_array_foreach(json_object_get(doc, "deps"), k, d) {
+		const char *p = json_string_value(json_object_get(d, "path"));
+		if (p && fetch_is_url(p) &&
+		    hash_from_hex(json_string_value(json_object_get(d, "hash")), &h) == 0) {
+			char *local = fetch_local_path(state_dir(S->st), &h);
+			json_object_set_new(urls, p, json_string(local));
+			free(local);
+		}
+	}
+	if (json_object_size(urls) && json_dump_file(urls, path, JSON_INDENT(2)) < 0) {
+		err_set(S->err, ERR_IO, "cannot write '%s'", path);
+		rc = -1;
+	}
+	free(path);
+	json_decref(urls);
+	json_decref(doc);
+	return rc;
+}
+
 static int write_params(struct sched *S, int i, const char *work)
 {
 	char *path = xasprintf("%s/params.json", work);
@@ -313,7 +369,7 @@ static int write_params(struct sched *S, int i, const char *work)
 	if (rc < 0)
 		err_set(S->err, ERR_IO, "cannot write '%s'", path);
 	free(path);
-	return rc;
+	return rc < 0 ? rc : write_urls(S, i, work);
 }
 
 /* in/<need>/... links to the needs' outputs. */
@@ -839,6 +895,9 @@ int sched_run(struct pipeline *p, struct state *st, struct store *store,
 
 	memset(&S, 0, sizeof(S));
 	memset(res, 0, sizeof(*res));
+	/* the pipeline's 'webhooks:' as of this run (webhook.h) */
+	if (webhook_sync_pipeline(state_db(st), p, err) < 0)
+		return -1;
 	S.p = p;
 	S.st = st;
 	S.store = store;

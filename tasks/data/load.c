@@ -522,7 +522,7 @@ static int load_table(struct load *L)
 			"or ';', found '%s'", delim ? delim : "null");
 		return -1;
 	}
-	L->csv = csv_load(param(L, "path"), delim[0], &L->err);
+	L->csv = csv_load(kctx_path(L->ctx, "path"), delim[0], &L->err);
 	if (!L->csv)
 		return -1;
 	if (csv_rows(L->csv) == 0) {
