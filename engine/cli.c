@@ -16,6 +16,7 @@
 #include "state.h"
 #include "store.h"
 #include "strbuf.h"
+#include "timeparse.h"
 #include "xalloc.h"
 
 #include <getopt.h>
@@ -29,10 +30,11 @@ struct cli {
 	int dot, mermaid, diff, markdown;
 	int keep_last;
 	double keep_days;
-	const char *salt, *state_dir, *output;
+	const char *salt, *state_dir, *output, *log_format;
 	char **force;
 	int n_force;
 	const char *pipeline_filter, *status_filter;
+	double since, until;
 	int limit;
 	char **args;        /* positional arguments after the command */
 	int n_args;
@@ -42,7 +44,7 @@ struct cli {
 static const char usage_text[] =
 	"usage: dagrun [run] [options] PIPELINE [NODE...]\n"
 	"       dagrun explain PIPELINE NODE [--diff RUN_A RUN_B]\n"
-	"       dagrun runs [--pipeline NAME] [--status S] [--limit N]\n"
+	"       dagrun runs [--pipeline NAME] [--status S] [--since T] [--until T] [--limit N]\n"
 	"       dagrun show RUN [NODE]\n"
 	"       dagrun dag PIPELINE [--dot | --mermaid]\n"
 	"       dagrun metrics RUN | metrics diff RUN_A RUN_B\n"
@@ -62,6 +64,7 @@ static const char usage_text[] =
 	"      --json         machine-readable output\n"
 	"  -q, --quiet        only failures\n"
 	"  -v, --verbose      every event, with reasons\n"
+	"      --log-format json  one JSON object per event on stderr (for log shippers)\n"
 	"\n"
 	"exit codes: 0 done, 1 a node failed, 2 bad pipeline, config or\n"
 	"command line, 3 internal or environment error\n";
@@ -98,6 +101,29 @@ static char *join_argv(int argc, char **argv)
 	return sb_detach(&sb);
 }
 
+/* --since/--until: an ISO 8601 time (UTC without a zone) or an age
+ * back from now ("7d", "12h", "30m"), as unix seconds. */
+static int parse_when(const char *text, double *out)
+{
+	struct timeparse_time t;
+	size_t n = strlen(text);
+	char *end;
+	double v;
+
+	if (n > 1 && strchr("dhm", text[n - 1])) {
+		v = strtod(text, &end);
+		if (end == text + n - 1 && v >= 0) {
+			*out = state_now() - v * (text[n - 1] == 'd' ? 86400 :
+						  text[n - 1] == 'h' ? 3600 : 60);
+			return 0;
+		}
+	}
+	if (timeparse_iso8601(text, n, &t) < 0)
+		return -1;
+	*out = timeparse_seconds(&t);
+	return 0;
+}
+
 static int parse_options(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -122,6 +148,9 @@ static int parse_options(struct cli *c, int argc, char **argv)
 		{"keep-last", required_argument, NULL, 'K'},
 		{"keep-days", required_argument, NULL, 'Y'},
 		{"output", required_argument, NULL, 'o'},
+		{"log-format", required_argument, NULL, 'G'},
+		{"since", required_argument, NULL, 'B'},
+		{"until", required_argument, NULL, 'U'},
 		{NULL, 0, NULL, 0}
 	};
 	char *end;
@@ -158,6 +187,20 @@ static int parse_options(struct cli *c, int argc, char **argv)
 		case 'd': c->diff = 1; break;
 		case 'm': c->markdown = 1; break;
 		case 'o': c->output = optarg; break;
+		case 'B':
+		case 'U':
+			if (parse_when(optarg, ch == 'B' ? &c->since : &c->until) < 0)
+				return usage_error("bad --since/--until '%s' (expected a "
+						   "date or time in ISO 8601, UTC, such as "
+						   "2026-11-28 or 2026-11-28T09:00, or an "
+						   "age such as 7d, 12h or 30m)", optarg);
+			break;
+		case 'G':
+			if (strcmp(optarg, "json") && strcmp(optarg, "text"))
+				return usage_error("bad --log-format '%s' (expected "
+						   "json or text)", optarg);
+			c->log_format = optarg;
+			break;
 		case 'K':
 			c->keep_last = (int)strtol(optarg, &end, 10);
 			if (*end || c->keep_last < 1)
@@ -194,6 +237,17 @@ static char *state_path(const struct cli *c, const char *root)
 	if (env && *env)
 		return fs_absolute(env);
 	return fs_join(root, "state");
+}
+
+static enum progress_mode progress_mode(const struct cli *c)
+{
+	if (c->json)
+		return PROGRESS_JSON;
+	if (c->log_format && !strcmp(c->log_format, "json"))
+		return PROGRESS_LOG;
+	if (c->quiet)
+		return PROGRESS_QUIET;
+	return isatty(2) ? PROGRESS_TTY : PROGRESS_PLAIN;
 }
 
 /* For commands without a pipeline: the root of the current folder. */
@@ -384,7 +438,16 @@ static int run_quick(struct cli *c, int *code)
 	if (same > 0 && quick_record(c, st, same, root, files, n_nodes, &run_id) == 0) {
 		handled = 1;
 		*code = 0;
-		if (c->json)
+		if (progress_mode(c) == PROGRESS_LOG) {
+			struct progress pg;
+			progress_init(&pg, PROGRESS_LOG, 0, n_nodes);
+			pg.run_id = run_id;
+			progress_log(&pg, "info", "run_finished", NULL, json_pack(
+				"{s:s, s:i, s:i, s:i, s:i, s:i, s:f, s:I}", "status", "ok",
+				"total", n_nodes, "ran", 0, "cached", n_nodes, "failed", 0,
+				"skipped", 0, "seconds", state_now() - t0, "same_as",
+				(json_int_t)same));
+		} else if (c->json)
 			printf("{\"event\":\"end\",\"status\":\"ok\",\"run\":%lld,"
 			       "\"total\":%d,\"ran\":0,\"cached\":%d,\"failed\":0,"
 			       "\"skipped\":0,\"same_as\":%lld}\n", (long long)run_id,
@@ -404,15 +467,6 @@ out:
 	free(abs);
 	state_close(st);
 	return handled;
-}
-
-static enum progress_mode progress_mode(const struct cli *c)
-{
-	if (c->json)
-		return PROGRESS_JSON;
-	if (c->quiet)
-		return PROGRESS_QUIET;
-	return isatty(2) ? PROGRESS_TTY : PROGRESS_PLAIN;
 }
 
 static int run_exit_code(const struct sched_result *r)
@@ -575,7 +629,8 @@ out:
 
 static int cmd_runs(struct cli *c)
 {
-	struct runs_filter f = {c->pipeline_filter, c->status_filter, c->limit};
+	struct runs_filter f = {c->pipeline_filter, c->status_filter, c->limit,
+				c->since, c->until};
 	struct state *st = NULL;
 	char *root = cwd_root();
 	struct err err;

@@ -74,7 +74,8 @@ int inspect_runs(struct state *st, const struct runs_filter *f, int json,
 	if (sqlite3_prepare_v2(state_db(st), "SELECT id, pipeline, status, started,"
 		" ended, n_nodes, n_ran, n_cached, n_failed, salt, git_commit,"
 		" git_branch, git_dirty, pipeline_path FROM runs WHERE (?1 IS NULL OR"
-		" pipeline = ?1) AND (?2 IS NULL OR status = ?2) ORDER BY id DESC"
+		" pipeline = ?1) AND (?2 IS NULL OR status = ?2) AND (?4 <= 0 OR"
+		" started >= ?4) AND (?5 <= 0 OR started < ?5) ORDER BY id DESC"
 		" LIMIT ?3", -1, &s, NULL) != SQLITE_OK) {
 		err_set(err, ERR_IO, "cannot list runs: %s", sqlite3_errmsg(state_db(st)));
 		json_decref(arr);
@@ -85,6 +86,8 @@ int inspect_runs(struct state *st, const struct runs_filter *f, int json,
 	if (f->status)
 		sqlite3_bind_text(s, 2, f->status, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 3, f->limit > 0 ? f->limit : -1);
+	sqlite3_bind_double(s, 4, f->since);
+	sqlite3_bind_double(s, 5, f->until);
 	if (!json)
 		printf("%-5s %-16s %-11s %-19s %8s %5s %5s %6s %6s  %s\n", "RUN",
 		       "PIPELINE", "STATUS", "STARTED", "SECONDS", "NODES", "RAN",

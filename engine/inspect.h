@@ -16,6 +16,7 @@ struct runs_filter {
 	const char *pipeline;   /* NULL: any */
 	const char *status;     /* NULL: any */
 	int limit;              /* 0: no limit */
+	double since, until;    /* started within [since, until); 0: open */
 };
 
 int inspect_runs(struct state *st, const struct runs_filter *f, int json,

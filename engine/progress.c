@@ -3,11 +3,17 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 static const char *const ev_names[] = {
 	"start", "done", "cached", "failed", "skipped", "retry", "wait"
+};
+/* the same events in the structured log */
+static const char *const log_names[] = {
+	"node_started", "node_done", "skip_idempotent", "node_failed",
+	"node_skipped", "node_retry", "node_waiting"
 };
 
 double progress_now(void)
@@ -78,10 +84,53 @@ static int shown(const struct progress *pg, enum progress_event ev)
 	return 1;
 }
 
+void progress_log(struct progress *pg, const char *level, const char *event,
+		  const char *node, json_t *fields)
+{
+	struct timespec ts;
+	struct tm tm;
+	char when[40];
+	json_t *o;
+
+	if (pg->mode != PROGRESS_LOG) {
+		json_decref(fields);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%03ldZ",
+		 ts.tv_nsec / 1000000);
+	o = json_pack("{s:s, s:s, s:s, s:s}", "ts", when, "level", level,
+		      "service", "dagrun", "event", event);
+	if (pg->run_id > 0)
+		json_object_set_new(o, "run", json_integer(pg->run_id));
+	if (node)
+		json_object_set_new(o, "node", json_string(node));
+	if (fields)
+		json_object_update_missing(o, fields);
+	json_decref(fields);
+	json_dumpf(o, stderr, JSON_COMPACT | JSON_REAL_PRECISION(10));
+	fputc('\n', stderr);
+	json_decref(o);
+}
+
 void progress_event(struct progress *pg, enum progress_event ev,
 		    const char *node, const char *detail)
 {
 	count(pg, ev);
+	if (pg->mode == PROGRESS_LOG) {
+		const char *key = ev == EV_DONE ? "seconds" : ev == EV_FAILED ?
+			"error" : "reason";
+		json_t *f = NULL;
+		if (detail && ev == EV_DONE)   /* "1.25s" */
+			f = json_pack("{s:f}", key, atof(detail));
+		else if (detail)
+			f = json_pack("{s:s}", key, detail);
+		progress_log(pg, ev == EV_FAILED ? "error" : ev == EV_RETRY ?
+			     "warning" : "info", log_names[ev], node, f);
+		return;
+	}
 	if (pg->mode == PROGRESS_JSON) {
 		json_t *o = json_pack("{s:s,s:s,s:f}", "event", ev_names[ev],
 				      "node", node, "t", progress_now() - pg->t0);
@@ -117,7 +166,7 @@ void progress_tick(struct progress *pg, const char *running)
 
 void progress_text(struct progress *pg, const char *text)
 {
-	if (pg->mode == PROGRESS_JSON)
+	if (pg->mode == PROGRESS_JSON || pg->mode == PROGRESS_LOG)
 		return;
 	clear_line(pg);
 	fputs(text, stderr);
@@ -127,6 +176,14 @@ void progress_end(struct progress *pg, const char *status, long long run_id)
 {
 	double t = progress_now() - pg->t0;
 
+	if (pg->mode == PROGRESS_LOG) {
+		progress_log(pg, strcmp(status, "ok") ? "error" : "info",
+			     "run_finished", NULL, json_pack("{s:s, s:i, s:i, s:i, "
+			     "s:i, s:i, s:f}", "status", status, "total", pg->total,
+			     "ran", pg->done, "cached", pg->cached, "failed",
+			     pg->failed, "skipped", pg->skipped, "seconds", t));
+		return;
+	}
 	if (pg->mode == PROGRESS_JSON) {
 		json_t *o = json_pack("{s:s,s:s,s:I,s:i,s:i,s:i,s:i,s:i,s:f}",
 			"event", "end", "status", status, "run", (json_int_t)run_id,

@@ -1,14 +1,25 @@
 /* progress: what a run shows while it works.
  *
- * Four modes: a live status line on a terminal (counts, the running nodes,
+ * Five modes: a live status line on a terminal (counts, the running nodes,
  * elapsed time, redrawn at most ten times a second), one plain line per
  * event when stderr is not a terminal, quiet (failures and the summary
- * only), and JSON (one object per line on stdout, for machines).
- * Event lines go to stderr so that stdout stays clean for --json. */
+ * only), JSON (one object per line on stdout, for machines), and the
+ * structured log (--log-format json): one JSON object per line on stderr
+ * with "ts", "level", "service": "dagrun", "event", "run" and "node", for
+ * log shippers.  The log's events: run_started, node_started, node_done,
+ * skip_idempotent (a cached node), node_failed, node_skipped, node_retry,
+ * node_waiting, run_finished, every event a kernel reports (such as
+ * target_fallback or drift_detected), promotion_scoreboard and
+ * promotion_decision.  Event lines go to stderr so that stdout stays clean
+ * for --json. */
 #ifndef DAGRUN_PROGRESS_H
 #define DAGRUN_PROGRESS_H
 
-enum progress_mode { PROGRESS_TTY, PROGRESS_PLAIN, PROGRESS_QUIET, PROGRESS_JSON };
+#include <jansson.h>
+
+enum progress_mode {
+	PROGRESS_TTY, PROGRESS_PLAIN, PROGRESS_QUIET, PROGRESS_JSON, PROGRESS_LOG
+};
 
 enum progress_event {
 	EV_START,     /* a node attempt started */
@@ -26,6 +37,7 @@ struct progress {
 	int total, done, cached, failed, skipped, running;
 	double t0, last_draw;
 	int line_shown;     /* a status line is on screen */
+	long long run_id;   /* for the structured log; 0 until known */
 	char running_names[512];
 };
 
@@ -43,5 +55,11 @@ void progress_end(struct progress *pg, const char *status, long long run_id);
  * status line. */
 void progress_text(struct progress *pg, const char *text);
 double progress_now(void);
+
+/* A structured-log line (PROGRESS_LOG only; a no-op otherwise): 'event'
+ * with 'node' (may be NULL) and the members of 'fields' (may be NULL;
+ * stolen).  'level' is "info", "warning" or "error". */
+void progress_log(struct progress *pg, const char *level, const char *event,
+		  const char *node, json_t *fields);
 
 #endif

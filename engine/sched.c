@@ -163,6 +163,39 @@ static void record_failed(struct sched *S, const struct node_result *nr)
 		S->fatal = 1;
 }
 
+/* The structured log's view of a recorded node: the events its kernel
+ * reported, and an evaluation's scoreboard and decision. */
+static void log_node_events(struct sched *S, const char *node,
+			    const char *events_path, const json_t *promotion,
+			    const char *report)
+{
+	FILE *f = events_path ? fopen(events_path, "r") : NULL;
+	char line[65536];
+
+	while (f && fgets(line, sizeof(line), f)) {
+		json_t *e = json_loads(line, 0, NULL);
+		const char *name = json_string_value(json_object_get(e, "event"));
+		json_t *d = json_object_get(e, "details");
+		if (name)
+			progress_log(&S->pg, "info", name, node, json_is_object(d) ?
+				     json_deep_copy(d) : NULL);
+		json_decref(e);
+	}
+	if (f)
+		fclose(f);
+	if (!promotion)
+		return;
+	progress_log(&S->pg, "info", "promotion_scoreboard", node, json_pack(
+		"{s:O, s:O}", "model", json_object_get(promotion, "model"),
+		"scoreboard", json_object_get(promotion, "scoreboard")));
+	progress_log(&S->pg, "info", "promotion_decision", node, json_pack(
+		"{s:O, s:O, s:O, s:O, s:s}", "model", json_object_get(promotion, "model"),
+		"winner", json_object_get(promotion, "winner"),
+		"decision", json_object_get(promotion, "decision"),
+		"reason", json_object_get(promotion, "reason"),
+		"registry", report ? report : ""));
+}
+
 static void record(struct sched *S, int i, const char *status,
 		   const char *error, int exit_code, const struct rusage *ru,
 		   const json_t *manifest, const json_t *promotion)
@@ -205,9 +238,10 @@ static void record(struct sched *S, int i, const char *status,
 		record_failed(S, &nr);
 	else if (state_record(S->st, S->run_id, S->p->name, &nr, S->err) < 0)
 		S->fatal = 1;
-	if (report && *report && S->o->mode != PROGRESS_QUIET &&
-	    S->o->mode != PROGRESS_JSON)
+	if (report && *report && S->o->mode != PROGRESS_QUIET)
 		progress_text(&S->pg, report);
+	if (S->o->mode == PROGRESS_LOG)
+		log_node_events(S, nd->id, events, promotion, report);
 	free(report);
 	free(log);
 	free(metrics);
@@ -828,6 +862,9 @@ static void init_nodes(struct sched *S)
 		S->n[i].pending = S->p->nodes[i].n_needs;
 	}
 	progress_init(&S->pg, S->o->mode, S->o->verbose, total);
+	S->pg.run_id = S->run_id;
+	progress_log(&S->pg, "info", "run_started", NULL, json_pack("{s:s, s:i}",
+		     "pipeline", S->p->name, "nodes", total));
 	/* ready in reverse, so that the stack pops them in file order */
 	for (i = S->p->n_nodes - 1; i >= 0; i--)
 		if (S->n[i].s == N_IDLE && S->n[i].pending == 0)

@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 static const struct param_spec params[] = {
-	{"path", PT_PATH, NULL, 0, 0, NULL, "the CSV file (RFC 4180, header row)"},
+	{"path", PT_PATH, NULL, 0, 0, NULL, "the CSV file (RFC 4180, header row), or an http:// or https:// URL (fetched when the key is computed, revalidated by ETag)"},
 	{"timestamp", PT_STR, "\"timestamp\"", 0, 0, NULL,
 	 "the time column: ISO 8601 or unix seconds; null for none"},
 	{"target", PT_STR, "\"value\"", 0, 0, NULL,

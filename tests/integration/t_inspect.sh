@@ -36,4 +36,18 @@ run_dagrun dag --mermaid p.yaml
 expect "dag --mermaid has the edges" contains "$OUT" "n0 --> n2"
 run_dagrun dag p.yaml
 expect "dag shows layers" contains "$OUT" "3 nodes in 2 layers"
+# runs filtered by date: --since/--until take ISO 8601 (UTC) or an age
+all=$("$DAGRUN" runs --json | jq length)
+run_dagrun runs --since 1h --json
+expect "runs --since 1h lists every run of this test" [ "$(echo "$OUT" | jq length)" = "$all" ]
+run_dagrun runs --until 2000-01-01 --json
+expect "runs --until 2000-01-01 lists none" [ "$(echo "$OUT" | jq length)" = 0 ]
+first=$("$DAGRUN" runs --json | jq -r 'min_by(.id) | .started')
+since=$(date -u -d "@$(echo "$first" | cut -d. -f1)" +%Y-%m-%dT%H:%M:%S)
+run_dagrun runs --since 2100-01-01T00:00:00Z --json
+expect "runs --since a future time lists none" [ "$(echo "$OUT" | jq length)" = 0 ]
+run_dagrun runs --since "$since" --until 2100-01-01 --json
+expect "runs --since the first run's second lists them all" [ "$(echo "$OUT" | jq length)" = "$all" ]
+run_dagrun runs --since lastweek
+expect "a bad --since: exit 2, saying what is expected" [ "$RC" -eq 2 ] && expect "... the forms" contains "$ERR" "ISO 8601"
 finish
