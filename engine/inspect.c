@@ -341,25 +341,57 @@ int inspect_show(struct state *st, int64_t run, const char *node, int json,
 }
 
 /* Final metric values of one run: {"node/name": {node,name,value,steps}}. */
+/* The run whose node runs 'run' repeats: a no-op run served by the fast
+ * path records only same_as. */
+static int64_t served_run(struct state *st, int64_t run)
+{
+	sqlite3_stmt *s;
+	int hops;
+
+	sqlite3_prepare_v2(state_db(st), "SELECT same_as FROM runs WHERE id = ?1",
+			   -1, &s, NULL);
+	for (hops = 0; hops < 64; hops++) {
+		sqlite3_bind_int64(s, 1, run);
+		if (sqlite3_step(s) != SQLITE_ROW ||
+		    sqlite3_column_type(s, 0) == SQLITE_NULL)
+			break;
+		run = sqlite3_column_int64(s, 0);
+		sqlite3_reset(s);
+	}
+	sqlite3_finalize(s);
+	return run;
+}
+
+/* Every node's final metrics in 'run', as {"node/name": {node, name,
+ * value, steps, run}}: a cached node's come from the run that made its
+ * outputs (the cache row's run), so a rerun still shows the whole
+ * pipeline's figures. */
 static json_t *final_metrics(struct state *st, int64_t run)
 {
 	sqlite3_stmt *s;
 	json_t *o = json_object();
 
-	sqlite3_prepare_v2(state_db(st), "SELECT node, name, count(step),"
+	sqlite3_prepare_v2(state_db(st), "WITH src(node, run_id) AS (SELECT"
+		" n.node, CASE WHEN n.status = 'cached' THEN (SELECT c.run_id FROM"
+		" cache c WHERE c.key = n.key) ELSE n.run_id END FROM node_runs n"
+		" WHERE n.run_id = ?1 AND n.status IN ('done', 'cached', 'failed')"
+		" GROUP BY n.node)"
+		" SELECT m.node, m.name, count(m.step),"
 		" coalesce((SELECT value FROM metrics f WHERE f.run_id = m.run_id AND"
 		"   f.node = m.node AND f.name = m.name AND f.step IS NULL"
 		"   ORDER BY rowid DESC LIMIT 1),"
 		" (SELECT value FROM metrics f WHERE f.run_id = m.run_id AND"
 		"   f.node = m.node AND f.name = m.name ORDER BY step DESC, rowid DESC"
-		"   LIMIT 1)) FROM metrics m WHERE run_id = ?1 GROUP BY node, name"
-		" ORDER BY node, name", -1, &s, NULL);
-	sqlite3_bind_int64(s, 1, run);
+		"   LIMIT 1)), m.run_id FROM metrics m JOIN src ON src.node = m.node"
+		" AND src.run_id = m.run_id GROUP BY m.node, m.name"
+		" ORDER BY m.node, m.name", -1, &s, NULL);
+	sqlite3_bind_int64(s, 1, served_run(st, run));
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		char *k = xasprintf("%s/%s", col(s, 0), col(s, 1));
-		json_object_set_new(o, k, json_pack("{s:s,s:s,s:f,s:i}", "node",
+		json_object_set_new(o, k, json_pack("{s:s,s:s,s:f,s:i,s:I}", "node",
 			col(s, 0), "name", col(s, 1), "value", sqlite3_column_double(s, 3),
-			"steps", sqlite3_column_int(s, 2)));
+			"steps", sqlite3_column_int(s, 2), "run",
+			(json_int_t)sqlite3_column_int64(s, 4)));
 		free(k);
 	}
 	sqlite3_finalize(s);
@@ -376,13 +408,15 @@ int inspect_metrics(struct state *st, int64_t run, int json, struct err *err)
 		inspect_print_json(m);
 		return 0;
 	}
-	printf("%-30s %-20s %14s %6s\n", "NODE", "METRIC", "VALUE", "STEPS");
+	printf("%-30s %-20s %14s %6s %8s\n", "NODE", "METRIC", "VALUE", "STEPS",
+	       "FROM RUN");
 	json_object_foreach(m, k, v)
-		printf("%-30s %-20s %14.6g %6lld\n",
+		printf("%-30s %-20s %14.6g %6lld %8lld\n",
 		       json_string_value(json_object_get(v, "node")),
 		       json_string_value(json_object_get(v, "name")),
 		       json_real_value(json_object_get(v, "value")),
-		       (long long)json_integer_value(json_object_get(v, "steps")));
+		       (long long)json_integer_value(json_object_get(v, "steps")),
+		       (long long)json_integer_value(json_object_get(v, "run")));
 	json_decref(m);
 	return 0;
 }

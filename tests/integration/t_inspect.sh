@@ -30,6 +30,15 @@ run_dagrun explain p.yaml a --diff 1 99
 expect "explain --diff of an unknown run exits 2" [ "$RC" -eq 2 ]
 run_dagrun metrics 42
 expect "metrics of an unknown run exits 2" [ "$RC" -eq 2 ]
+# a run where 'a' is cached still shows a's metrics, from the run that made it
+run_dagrun -q p.yaml --force 'b[lr=0.1]'
+run_dagrun metrics last --json
+expect "metrics of a cached node come from the run that made its outputs" sh -c \
+	"printf '%s' '$OUT' | jq -e '.[\"a/rmse\"].value == 1.25 and .[\"a/rmse\"].run == 2' >/dev/null"
+run_dagrun -q p.yaml
+run_dagrun metrics last --json
+expect "... also for a run served by the no-op fast path" sh -c \
+	"printf '%s' '$OUT' | jq -e '.[\"a/rmse\"].value == 1.25' >/dev/null"
 run_dagrun dag --dot p.yaml
 expect "dag --dot has the edges" contains "$OUT" '"a" -> "b[lr=0.1]";'
 run_dagrun dag --mermaid p.yaml
