@@ -37,8 +37,10 @@ for t in tests/integration/t*.sh; do
 	tally "$(basename "$t")" "$log" $?
 done
 # Reliability: dagrun killed at random moments (CRASH_KILLS rounds; the
-# full figure in docs/reliability.md uses 200), and injected disk faults.
+# full figure in docs/reliability.md uses 200), injected disk faults, and
+# 4 processes on one state (CONC_ROUNDS rounds, 50 by default).
 for t in "tests/crash/run.sh ${CRASH_KILLS:-10}" tests/fault/run.sh \
+	 "tests/concurrency/run.sh ${CONC_ROUNDS:-50}" \
 	 ${FUZZ_SECONDS:+"tests/fuzz/run.sh $FUZZ_SECONDS"}; do
 	name=$(echo "$t" | cut -d' ' -f1 | sed 's|tests/||; s|/run.sh||')
 	log=tests/tmp/$name.log
