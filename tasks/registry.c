@@ -8,6 +8,7 @@
 
 extern const struct kernel kernel_data_load;
 extern const struct kernel kernel_data_preprocess;
+extern const struct kernel kernel_drift_report;
 extern const struct kernel kernel_eval_promote;
 extern const struct kernel kernel_train_gru;
 extern const struct kernel kernel_train_lstm;
@@ -16,6 +17,7 @@ extern const struct kernel kernel_train_prophet;
 static const struct kernel *const kernels[] = {
 	&kernel_data_load,
 	&kernel_data_preprocess,
+	&kernel_drift_report,
 	&kernel_eval_promote,
 	&kernel_train_gru,
 	&kernel_train_lstm,
