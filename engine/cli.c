@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "dag.h"
 #include "dagfmt.h"
+#include "events.h"
 #include "gc.h"
 #include "fs.h"
 #include "inspect.h"
@@ -51,6 +52,9 @@ static const char usage_text[] =
 	"       dagrun gc [--keep-last N] [--keep-days D] [-n]\n"
 	"       dagrun models [NAME] | promote NAME VERSION ALIAS | rollback NAME ALIAS\n"
 	"       dagrun predict NAME[@ALIAS] FILE.csv [-o OUT.csv]\n"
+	"       dagrun events [--run RUN] [--name NAME] [--pending] [--failed] [--limit N]\n"
+	"       dagrun events deliver [--now] [--max-attempts N]\n"
+	"       dagrun webhooks [list] | add URL [--events a,b] [--secret-env VAR] | rm ID\n"
 	"       dagrun help [TASK] | version\n"
 	"\n"
 	"options:\n"
@@ -457,6 +461,8 @@ static int run_quick(struct cli *c, int *code)
 				"0 skipped in %.2fs (nothing changed since run %lld)\n",
 				(long long)run_id, n_nodes, n_nodes, state_now() - t0,
 				(long long)same);
+		events_deliver_run_end(state_db(st), progress_mode(c) == PROGRESS_LOG ?
+				       NULL : stderr);
 	}
 out:
 	free(db);
@@ -532,6 +538,7 @@ static int execute(struct cli *c, struct pipeline *p, unsigned char *want,
 			rc = -1;
 		}
 	}
+	events_deliver_run_end(state_db(st), o.mode == PROGRESS_LOG ? NULL : stderr);
 	if (rc == 0) {
 		/* remember a complete run for the no-op fast path, unless another
 		 * process wrote to the cache meanwhile */
@@ -845,6 +852,24 @@ static int cmd_help(struct cli *c)
 	return 0;
 }
 
+/* `events` and `webhooks` parse their own options (events.h); a --state
+ * among them overrides the default folder passed here. */
+static int cmd_events(int argc, char **argv)
+{
+	struct cli c;
+	struct err err;
+	char *root = cwd_root(), *dir;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	dir = state_path(&c, root);
+	err_init(&err);
+	rc = events_cmd(argc, argv, dir, &err);
+	free(dir);
+	free(root);
+	return rc < 0 ? report(&err) : rc;
+}
+
 int cli_main(int argc, char **argv)
 {
 	static const char *const commands[] = {
@@ -856,6 +881,8 @@ int cli_main(int argc, char **argv)
 	const char *cmd = "run";
 	int i, rc, shift = 0;
 
+	if (argc > 1 && (!strcmp(argv[1], "events") || !strcmp(argv[1], "webhooks")))
+		return cmd_events(argc - 1, argv + 1);
 	memset(&c, 0, sizeof(c));
 	c.jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (c.jobs < 1)

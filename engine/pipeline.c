@@ -10,11 +10,13 @@
 #include "pipeline.h"
 #include "fetch.h"
 #include "dag.h"
+#include "events.h"
 #include "fs.h"
 #include "luabox.h"
 #include "strbuf.h"
 #include "strmap.h"
 #include "subst.h"
+#include "webhook.h"
 #include "xalloc.h"
 
 #include <ctype.h>
@@ -961,6 +963,159 @@ static int check_cycles(struct loader *L)
 	return n > 0 ? -1 : 0;
 }
 
+/* ---- webhooks ------------------------------------------------------ */
+
+/* 'events:' of webhook 'idx' as a comma-separated list of known names. */
+static int webhook_events(struct loader *L, yaml_node_t *n, int idx, char **out)
+{
+	yaml_node_t **at = NULL;
+	struct strbuf sb;
+	char **names = NULL;
+	int i, cnt, rc = 0;
+
+	cnt = field_strings(L, n, "events", &names, &at);
+	if (cnt < 0)
+		return -1;
+	if (cnt == 0) {
+		perr(L, n, "'events' of webhook %d names no event (leave it out "
+		     "for every event)", idx);
+		return -1;
+	}
+	sb_init(&sb);
+	for (i = 0; i < cnt; i++) {
+		if (!events_name_known(names[i])) {
+			perr(L, at[i], "unknown event '%s' (expected one of: %s)",
+			     names[i], events_names_text());
+			rc = -1;
+		}
+		sb_addf(&sb, "%s%s", i ? "," : "", names[i]);
+	}
+	free_strings(names, cnt);
+	free(at);
+	*out = sb_detach(&sb);
+	return rc;
+}
+
+static void free_webhook(struct pipeline_webhook *w)
+{
+	free(w->url);
+	free(w->events);
+	free(w->secret_env);
+}
+
+/* The url of webhook 'idx' into 'w'. */
+static int webhook_url(struct loader *L, yaml_node_t *n, yaml_node_t *url,
+		       int idx, struct pipeline_webhook *w)
+{
+	char why[256];
+
+	if (!url) {
+		perr(L, n, "webhook %d has no 'url' (expected url: "
+		     "http://host/path)", idx);
+		return -1;
+	}
+	w->url = field_string(L, url, "url");
+	if (!w->url)
+		return -1;
+	if (!webhook_url_ok(w->url, why, sizeof(why))) {
+		perr(L, url, "bad webhook url '%s': %s", w->url, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* The fields of webhook 'idx' (1-based) into 'w'. */
+static int webhook_fields(struct loader *L, yaml_node_t *n, int idx,
+			  yaml_node_t **url, struct pipeline_webhook *w)
+{
+	yaml_node_t *events = NULL, *secret = NULL;
+	yaml_node_pair_t *pr;
+	int rc = 0;
+
+	for (pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+		yaml_node_t *k = ynode(L, pr->key), *v = ynode(L, pr->value);
+		const char *f = k->type == YAML_SCALAR_NODE ? sval(k) : "";
+		yaml_node_t **slot = !strcmp(f, "url") ? url : !strcmp(f, "events") ?
+				     &events : !strcmp(f, "secret_env") ? &secret : NULL;
+		if (!slot) {
+			perr(L, k, "unknown field '%s' in webhook %d (expected one "
+			     "of: url, events, secret_env)", f, idx);
+			rc = -1;
+		} else if (*slot) {
+			perr(L, k, "duplicate field '%s' in webhook %d", f, idx);
+			rc = -1;
+		} else {
+			*slot = v;
+		}
+	}
+	if (webhook_url(L, n, *url, idx, w) < 0)
+		rc = -1;
+	if (events && webhook_events(L, events, idx, &w->events) < 0)
+		rc = -1;
+	if (secret) {
+		w->secret_env = field_string(L, secret, "secret_env");
+		if (!w->secret_env) {
+			rc = -1;
+		} else if (!webhook_env_name_ok(w->secret_env)) {
+			perr(L, secret, "bad secret_env '%s' in webhook %d (expected "
+			     "the name of an environment variable, such as "
+			     "HOOK_SECRET)", w->secret_env, idx);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+static int read_webhook(struct loader *L, yaml_node_t *n, int idx)
+{
+	struct pipeline_webhook w;
+	yaml_node_t *url = NULL;
+	int i, rc;
+
+	memset(&w, 0, sizeof(w));
+	if (n->type != YAML_MAPPING_NODE) {
+		perr(L, n, "webhook %d must be a mapping with 'url' (and 'events', "
+		     "'secret_env'), found %s", idx, kind_name(n));
+		return -1;
+	}
+	rc = webhook_fields(L, n, idx, &url, &w);
+	for (i = 0; rc == 0 && i < L->p->n_webhooks; i++)
+		if (!strcmp(L->p->webhooks[i].url, w.url)) {
+			perr(L, url, "duplicate webhook url '%s' (each url may "
+			     "appear once)", w.url);
+			rc = -1;
+		}
+	if (rc < 0) {
+		free_webhook(&w);
+		return -1;
+	}
+	w.line = (int)n->start_mark.line + 1;
+	w.col = (int)n->start_mark.column + 1;
+	L->p->webhooks = xrealloc(L->p->webhooks, (size_t)(L->p->n_webhooks + 1) *
+				  sizeof(w));
+	L->p->webhooks[L->p->n_webhooks++] = w;
+	return 0;
+}
+
+/* The top-level 'webhooks:' list; an empty value means none. */
+static int read_webhooks(struct loader *L, yaml_node_t *n)
+{
+	yaml_node_item_t *it;
+	int idx = 1, rc = 0;
+
+	if (n->type == YAML_SCALAR_NODE && !sval(n)[0] &&
+	    n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+		return 0;
+	if (n->type != YAML_SEQUENCE_NODE) {
+		perr(L, n, "'webhooks' must be a list of mappings with 'url', "
+		     "found %s", kind_name(n));
+		return -1;
+	}
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++)
+		rc |= read_webhook(L, ynode(L, *it), idx++);
+	return rc;
+}
+
 /* ---- the top level ------------------------------------------------- */
 
 char *pipeline_find_root(const char *abs_pipeline_path)
@@ -1013,7 +1168,7 @@ static int load_config(struct loader *L, yaml_node_t *n)
 static int read_top(struct loader *L, yaml_node_t *root, yaml_node_t **nodes)
 {
 	yaml_node_pair_t *pr;
-	yaml_node_t *params = NULL;
+	yaml_node_t *params = NULL, *webhooks = NULL;
 	int rc = 0;
 
 	*nodes = NULL;
@@ -1032,18 +1187,22 @@ static int read_top(struct loader *L, yaml_node_t *root, yaml_node_t **nodes)
 			params = v;
 		} else if (!strcmp(f, "nodes") && !*nodes) {
 			*nodes = v;
+		} else if (!strcmp(f, "webhooks") && !webhooks) {
+			webhooks = v;
 		} else if (!strcmp(f, "description")) {
 			continue;
 		} else if (!strcmp(f, "pipeline") || !strcmp(f, "params") ||
-			   !strcmp(f, "nodes")) {
+			   !strcmp(f, "nodes") || !strcmp(f, "webhooks")) {
 			perr(L, k, "duplicate key '%s'", f);
 			rc = -1;
 		} else {
 			perr(L, k, "unknown top-level key '%s' (expected one of: "
-			     "pipeline, params, nodes, description)", f);
+			     "pipeline, params, nodes, webhooks, description)", f);
 			rc = -1;
 		}
 	}
+	if (webhooks && read_webhooks(L, webhooks) < 0)
+		rc = -1;
 	if (params && load_config(L, params) < 0) {
 		L->config_failed = 1;
 		rc = -1;
@@ -1236,6 +1395,9 @@ void pipeline_free(struct pipeline *p)
 		free_strings(nd->deps, nd->n_deps);
 	}
 	free(p->nodes);
+	for (i = 0; i < p->n_webhooks; i++)
+		free_webhook(&p->webhooks[i]);
+	free(p->webhooks);
 	free(p->path);
 	free(p->abs_path);
 	free(p->root);

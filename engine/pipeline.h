@@ -50,6 +50,14 @@ struct node {
 	int line, col;       /* where the node is defined (1-based) */
 };
 
+/* One entry of the top-level 'webhooks:' list (see webhook.h). */
+struct pipeline_webhook {
+	char *url;           /* http:// or https:// */
+	char *events;        /* comma-separated known names, or NULL: every event */
+	char *secret_env;    /* an environment variable name, or NULL */
+	int line, col;       /* where the entry is (1-based) */
+};
+
 struct pipeline {
 	char *path;          /* as the user gave it: used in messages */
 	char *abs_path;
@@ -61,6 +69,8 @@ struct pipeline {
 	struct node *nodes;
 	int n_nodes;
 	struct hash file_hash;   /* SHA-256 of the pipeline file's bytes */
+	struct pipeline_webhook *webhooks;   /* URLs unique; not in any key */
+	int n_webhooks;
 };
 
 /* Load and validate 'path'.  Returns 0 with '*out' (free with

@@ -1,5 +1,6 @@
 /* registry: model versions, aliases and promotions (see registry.h). */
 #include "registry.h"
+#include "events.h"
 #include "inspect.h"
 #include "state.h"
 #include "strbuf.h"
@@ -75,24 +76,6 @@ static double version_score(sqlite3 *db, const char *model, int64_t v)
 	return score;
 }
 
-static int emit(sqlite3 *db, int64_t run_id, const char *node, const char *name,
-		json_t *payload, struct err *err)
-{
-	sqlite3_stmt *s = prep(db, "INSERT INTO events(run_id, node, name, payload,"
-			       " created) VALUES (?1, ?2, ?3, ?4, ?5)");
-	char *text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
-
-	if (run_id > 0)
-		sqlite3_bind_int64(s, 1, run_id);
-	bind_str(s, 2, node);
-	bind_str(s, 3, name);
-	bind_str(s, 4, text);
-	sqlite3_bind_double(s, 5, state_now());
-	free(text);
-	json_decref(payload);
-	return done(db, s, err, "cannot record an event");
-}
-
 /* ---- moves ----------------------------------------------------------- */
 
 /* Point 'alias' of 'model' at 'version' and write the history row and the
@@ -137,7 +120,7 @@ static int move_alias(sqlite3 *db, int64_t run_id, const char *node,
 			sb_addf(out, "%s@%s: v%lld (%s)\n", model, alias,
 				    (long long)version, decision);
 	}
-	return emit(db, run_id, node, "model_promoted", json_pack(
+	return events_emit(db, run_id, node, "model_promoted", json_pack(
 		"{s:s, s:s, s:I, s:o, s:s, s:s?}", "model", model, "alias", alias,
 		"version", (json_int_t)version, "previous", previous > 0 ?
 		json_integer(previous) : json_null(), "decision", decision,
@@ -266,7 +249,7 @@ int registry_record(sqlite3 *db, int64_t run_id, const json_t *promotion,
 			 target, (long long)holder);
 		sb_addf(&out, "%s@%s: kept v%lld; v%lld declined: %s\n", model,
 			    target, (long long)holder, (long long)v, why);
-		rc = emit(db, run_id, node, "promotion_declined", json_pack(
+		rc = events_emit(db, run_id, node, "promotion_declined", json_pack(
 			"{s:s, s:s, s:I, s:I, s:s}", "model", model, "alias", target,
 			"version", (json_int_t)v, "holder", (json_int_t)holder,
 			"reason", why), err);

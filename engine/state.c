@@ -6,6 +6,7 @@
  * interrupted transaction leaves no trace, which is what the cache needs:
  * a lost cache row only means a node runs again. */
 #include "state.h"
+#include "events.h"
 #include "registry.h"
 #include "fs.h"
 #include "xalloc.h"
@@ -101,6 +102,23 @@ static const char *const migrations[] = {
 	"ALTER TABLE model_versions ADD COLUMN score REAL;"
 	"ALTER TABLE model_versions ADD COLUMN record TEXT;"
 	"ALTER TABLE promotions ADD COLUMN decision TEXT;",
+	/* 4: webhooks and the deliveries of events to them (events.c,
+	 * webhook.c); the state id makes idempotency keys */
+	"CREATE TABLE webhooks(id INTEGER PRIMARY KEY, url TEXT NOT NULL,"
+	"  events TEXT, secret_env TEXT, pipeline TEXT NOT NULL DEFAULT '',"
+	"  seen_event INTEGER NOT NULL DEFAULT 0, created REAL,"
+	"  UNIQUE(pipeline, url));"
+	"CREATE TABLE deliveries(event_id INTEGER NOT NULL, webhook_id INTEGER NOT NULL,"
+	"  status TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt REAL NOT NULL DEFAULT 0, last_attempt REAL, http_status INTEGER,"
+	"  error TEXT, delivered REAL, PRIMARY KEY(event_id, webhook_id)) WITHOUT ROWID;"
+	"CREATE INDEX deliveries_due ON deliveries(status, next_attempt);"
+	"CREATE INDEX deliveries_by_webhook ON deliveries(webhook_id);"
+	"CREATE TRIGGER webhooks_gone AFTER DELETE ON webhooks BEGIN"
+	"  DELETE FROM deliveries WHERE webhook_id = old.id; END;"
+	"CREATE INDEX events_by_run ON events(run_id);"
+	"CREATE TABLE meta_text(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO meta_text VALUES ('state_id', lower(hex(randomblob(16))));",
 };
 
 struct state {
@@ -175,27 +193,50 @@ static int migrate(struct state *st, struct err *err)
 	return 0;
 }
 
+/* Mark run 'id' interrupted with its run_finished event (events.h), once:
+ * of two processes that find it dead, only the one that marks it emits. */
+static void mark_dead_run(struct state *st, sqlite3_stmt *u, int64_t id)
+{
+	struct err e;
+
+	if (state_batch_begin(st, &e) < 0)
+		return;
+	sqlite3_bind_int64(u, 1, id);
+	sqlite3_step(u);
+	sqlite3_reset(u);
+	if (sqlite3_changes(st->db) == 1 && events_run_finished(st->db, id, &e) < 0) {
+		exec_sql(st, "ROLLBACK", &e);
+		st->batch = 0;
+		return;
+	}
+	state_batch_end(st, &e);
+}
+
 /* Runs left 'running' by a process of this host that is gone. */
 static void mark_dead_runs(struct state *st)
 {
 	sqlite3_stmt *s, *u;
+	int64_t *dead = NULL;
+	size_t n = 0, cap = 0, i;
 
 	if (sqlite3_prepare_v2(st->db, "SELECT id, pid FROM runs WHERE status = "
 			       "'running' AND host = ?1", -1, &s, NULL) != SQLITE_OK)
 		return;
-	sqlite3_prepare_v2(st->db, "UPDATE runs SET status = 'interrupted' "
-			   "WHERE id = ?1", -1, &u, NULL);
 	sqlite3_bind_text(s, 1, state_host(), -1, SQLITE_STATIC);
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		pid_t pid = (pid_t)sqlite3_column_int(s, 1);
 		if (kill(pid, 0) == 0 || errno == EPERM)
 			continue;
-		sqlite3_bind_int64(u, 1, sqlite3_column_int64(s, 0));
-		sqlite3_step(u);
-		sqlite3_reset(u);
+		xgrow((void **)&dead, sizeof(*dead), &cap, n + 1);
+		dead[n++] = sqlite3_column_int64(s, 0);
 	}
 	sqlite3_finalize(s);
+	sqlite3_prepare_v2(st->db, "UPDATE runs SET status = 'interrupted' "
+			   "WHERE id = ?1 AND status = 'running'", -1, &u, NULL);
+	for (i = 0; i < n; i++)
+		mark_dead_run(st, u, dead[i]);
 	sqlite3_finalize(u);
+	free(dead);
 }
 
 int state_open(const char *dir, struct state **out, struct err *err)
@@ -319,6 +360,9 @@ int state_run_end(struct state *st, int64_t run_id, const char *status,
 	sqlite3_stmt *s;
 	int rc;
 
+	/* the status and its run_finished event (events.h) in one transaction */
+	if (state_batch_begin(st, err) < 0)
+		return -1;
 	sqlite3_prepare_v2(st->db, "UPDATE runs SET ended = ?2, status = ?3, "
 			   "n_ran = ?4, n_cached = ?5, n_failed = ?6 WHERE id = ?1",
 			   -1, &s, NULL);
@@ -330,7 +374,14 @@ int state_run_end(struct state *st, int64_t run_id, const char *status,
 	sqlite3_bind_int(s, 6, failed);
 	rc = sqlite3_step(s);
 	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : db_fail(st, err, "cannot finish the run");
+	if (rc != SQLITE_DONE)
+		db_fail(st, err, "cannot finish the run");
+	if (rc != SQLITE_DONE || events_run_finished(st->db, run_id, err) < 0) {
+		exec_sql(st, "ROLLBACK", err);
+		st->batch = 0;
+		return -1;
+	}
+	return state_batch_end(st, err);
 }
 
 int state_cache_get(struct state *st, const char *key, struct hash *outputs)
