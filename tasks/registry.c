@@ -6,22 +6,34 @@
 #include <stddef.h>
 #include <string.h>
 
+extern const struct kernel kernel_baseline_mean;
+extern const struct kernel kernel_baseline_persistence;
+extern const struct kernel kernel_baseline_seasonal_naive;
 extern const struct kernel kernel_data_load;
 extern const struct kernel kernel_data_preprocess;
 extern const struct kernel kernel_drift_report;
 extern const struct kernel kernel_eval_promote;
 extern const struct kernel kernel_train_gru;
+extern const struct kernel kernel_train_holt_winters;
 extern const struct kernel kernel_train_lstm;
+extern const struct kernel kernel_train_mlp;
 extern const struct kernel kernel_train_prophet;
+extern const struct kernel kernel_train_softmax;
 
 static const struct kernel *const kernels[] = {
+	&kernel_baseline_mean,
+	&kernel_baseline_persistence,
+	&kernel_baseline_seasonal_naive,
 	&kernel_data_load,
 	&kernel_data_preprocess,
 	&kernel_drift_report,
 	&kernel_eval_promote,
 	&kernel_train_gru,
+	&kernel_train_holt_winters,
 	&kernel_train_lstm,
+	&kernel_train_mlp,
 	&kernel_train_prophet,
+	&kernel_train_softmax,
 	NULL   /* the end; keeps the table non-empty */
 };
 
