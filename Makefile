@@ -6,7 +6,8 @@ DEB_PKGS  := build-essential pkg-config libyaml-dev liblua5.4-dev libsqlite3-dev
              sqlite3 libjansson-dev libgit2-dev libcurl4-openssl-dev \
              libopenblas-dev libssl-dev liblbfgs-dev jq git
 # Peers of the parity tests (tests/parity): skipped where they are missing.
-TEST_DEB_PKGS := python3-numpy python3-pandas python3-torch clang-14 libclang-rt-14-dev
+TEST_DEB_PKGS := python3-numpy python3-pandas python3-torch python3-scipy python3-statsmodels \
+                 clang-14 libclang-rt-14-dev chromium
 PREFIX    ?= /usr/local
 CC        ?= cc
 OPT       ?= -O2

@@ -13,6 +13,7 @@
 #include "plan.h"
 #include "quick.h"
 #include "registry.h"
+#include "report.h"
 #include "sched.h"
 #include "state.h"
 #include "store.h"
@@ -52,6 +53,7 @@ static const char usage_text[] =
 	"       dagrun gc [--keep-last N] [--keep-days D] [-n]\n"
 	"       dagrun models [NAME] | promote NAME VERSION ALIAS | rollback NAME ALIAS\n"
 	"       dagrun predict NAME[@ALIAS] FILE.csv [-o OUT.csv]\n"
+	"       dagrun report RUN [-o FILE.html]\n"
 	"       dagrun events [--run RUN] [--name NAME] [--pending] [--failed] [--limit N]\n"
 	"       dagrun events deliver [--now] [--max-attempts N]\n"
 	"       dagrun webhooks [list] | add URL [--events a,b] [--secret-env VAR] | rm ID\n"
@@ -822,6 +824,35 @@ static int cmd_registry(struct cli *c, const char *cmd)
 	return err.kind ? report(&err) : rc;
 }
 
+/* report RUN [-o FILE]: the run as one self-contained HTML page. */
+static int cmd_report(struct cli *c)
+{
+	const char *out = c->output ? c->output : "report.html";
+	struct state *st = NULL;
+	struct store store = {0};
+	char *root;
+	struct err err;
+	int64_t run;
+	int rc;
+
+	if (c->n_args != 1)
+		return usage_error("%s", "report needs a run (dagrun report RUN "
+				   "[-o FILE.html])");
+	err_init(&err);
+	root = cwd_root();
+	rc = open_state(c, root, &st, &store, &err);
+	free(root);
+	if (rc == 0)
+		rc = inspect_run_id(st, c->args[0], &run, &err);
+	if (rc == 0)
+		rc = report_write(st, &store, run, out, &err);
+	if (rc == 0 && !c->quiet)
+		fprintf(stderr, "wrote %s\n", out);
+	store_close(&store);
+	state_close(st);
+	return rc < 0 ? report(&err) : 0;
+}
+
 static int cmd_help(struct cli *c)
 {
 	const struct kernel *const *ks;
@@ -874,7 +905,7 @@ int cli_main(int argc, char **argv)
 {
 	static const char *const commands[] = {
 		"run", "explain", "runs", "show", "dag", "metrics", "gc", "help",
-		"version", "models", "promote", "rollback",
+		"version", "models", "promote", "rollback", "report",
 		NULL
 	};
 	struct cli c;
@@ -914,6 +945,8 @@ int cli_main(int argc, char **argv)
 		rc = cmd_dag(&c);
 	} else if (!strcmp(cmd, "metrics")) {
 		rc = cmd_metrics(&c);
+	} else if (!strcmp(cmd, "report")) {
+		rc = cmd_report(&c);
 	} else if (!strcmp(cmd, "gc")) {
 		rc = cmd_gc(&c);
 	} else if (!strcmp(cmd, "models") || !strcmp(cmd, "promote") ||
