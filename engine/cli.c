@@ -32,7 +32,8 @@ struct cli {
 	int dot, mermaid, diff, markdown;
 	int keep_last;
 	double keep_days;
-	const char *salt, *state_dir, *output, *log_format;
+	const char *salt, *state_dir, *output, *log_format, *rank;
+	int rank_desc;
 	char **force;
 	int n_force;
 	const char *pipeline_filter, *status_filter;
@@ -49,7 +50,7 @@ static const char usage_text[] =
 	"       dagrun runs [--pipeline NAME] [--status S] [--since T] [--until T] [--limit N]\n"
 	"       dagrun show RUN [NODE]\n"
 	"       dagrun dag PIPELINE [--dot | --mermaid]\n"
-	"       dagrun metrics RUN | metrics diff RUN_A RUN_B\n"
+	"       dagrun metrics RUN [--rank METRIC [--desc]] | metrics diff RUN_A RUN_B\n"
 	"       dagrun gc [--keep-last N] [--keep-days D] [-n]\n"
 	"       dagrun models [NAME] | promote NAME VERSION ALIAS | rollback NAME ALIAS\n"
 	"       dagrun predict NAME[@ALIAS] FILE.csv [-o OUT.csv]\n"
@@ -156,6 +157,8 @@ static int parse_options(struct cli *c, int argc, char **argv)
 		{"output", required_argument, NULL, 'o'},
 		{"log-format", required_argument, NULL, 'G'},
 		{"since", required_argument, NULL, 'B'},
+		{"rank", required_argument, NULL, 'R'},
+		{"desc", no_argument, NULL, 'E'},
 		{"until", required_argument, NULL, 'U'},
 		{NULL, 0, NULL, 0}
 	};
@@ -193,6 +196,8 @@ static int parse_options(struct cli *c, int argc, char **argv)
 		case 'd': c->diff = 1; break;
 		case 'm': c->markdown = 1; break;
 		case 'o': c->output = optarg; break;
+		case 'R': c->rank = optarg; break;
+		case 'E': c->rank_desc = 1; break;
 		case 'B':
 		case 'U':
 			if (parse_when(optarg, ch == 'B' ? &c->since : &c->until) < 0)
@@ -724,6 +729,8 @@ static int cmd_metrics(struct cli *c)
 	rc = open_runs(c, &st, c->args + diff, diff ? 2 : 1, ids, &err);
 	if (rc == 0 && diff)
 		rc = inspect_metrics_diff(st, ids[0], ids[1], c->json, &err);
+	else if (rc == 0 && c->rank)
+		rc = inspect_metrics_rank(st, ids[0], c->rank, c->rank_desc, c->json, &err);
 	else if (rc == 0)
 		rc = inspect_metrics(st, ids[0], c->json, &err);
 	state_close(st);

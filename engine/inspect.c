@@ -421,6 +421,72 @@ int inspect_metrics(struct state *st, int64_t run, int json, struct err *err)
 	return 0;
 }
 
+struct ranked {
+	const char *node;
+	double value;
+	json_int_t run;
+};
+
+static int cmp_ranked(const void *a, const void *b)
+{
+	const struct ranked *x = a, *y = b;
+
+	if (x->value != y->value)
+		return x->value < y->value ? -1 : 1;
+	return strcmp(x->node, y->node);
+}
+
+int inspect_metrics_rank(struct state *st, int64_t run, const char *name,
+			 int desc, int json, struct err *err)
+{
+	json_t *m = final_metrics(st, run), *v, *out;
+	struct ranked *r = xcalloc(json_object_size(m) + 1, sizeof(*r));
+	const char *k;
+	size_t n = 0, i;
+
+	json_object_foreach(m, k, v) {
+		if (strcmp(json_string_value(json_object_get(v, "name")), name))
+			continue;
+		r[n].node = json_string_value(json_object_get(v, "node"));
+		r[n].value = json_real_value(json_object_get(v, "value"));
+		r[n].run = json_integer_value(json_object_get(v, "run"));
+		n++;
+	}
+	if (n == 0) {
+		err_set(err, ERR_USER, "no node of run %lld recorded a metric '%s'",
+			(long long)run, name);
+		free(r);
+		json_decref(m);
+		return -1;
+	}
+	qsort(r, n, sizeof(*r), cmp_ranked);
+	if (desc)
+		for (i = 0; i < n / 2; i++) {
+			struct ranked t = r[i];
+			r[i] = r[n - 1 - i];
+			r[n - 1 - i] = t;
+		}
+	out = json_array();
+	if (!json)
+		printf("%4s  %-40s %14s %8s\n", "RANK", "NODE", name, "FROM RUN");
+	for (i = 0; i < n; i++) {
+		if (json)
+			json_array_append_new(out, json_pack("{s:I, s:s, s:f, s:I}",
+				"rank", (json_int_t)(i + 1), "node", r[i].node, "value",
+				r[i].value, "run", r[i].run));
+		else
+			printf("%4zu  %-40s %14.6g %8lld\n", i + 1, r[i].node, r[i].value,
+			       (long long)r[i].run);
+	}
+	if (json)
+		inspect_print_json(out);
+	else
+		json_decref(out);
+	free(r);
+	json_decref(m);
+	return 0;
+}
+
 static json_t *diff_row(json_t *va, json_t *vb)
 {
 	json_t *any = vb ? vb : va, *row;

@@ -33,6 +33,11 @@ int inspect_show(struct state *st, int64_t run, const char *node, int json,
  * without a step) or else the value at the last step, with the number
  * of steps recorded. */
 int inspect_metrics(struct state *st, int64_t run, int json, struct err *err);
+/* The nodes of 'run' that recorded final metric 'name', best first
+ * (lowest first, or highest first with 'desc'): a sweep's leaderboard.
+ * ERR_USER when no node of the run recorded it. */
+int inspect_metrics_rank(struct state *st, int64_t run, const char *name,
+			 int desc, int json, struct err *err);
 
 /* `dagrun metrics diff A B`: every metric of either run, with the old
  * value, the new value and the numeric change, as `dvc metrics diff`. */

@@ -612,9 +612,15 @@ static int resolve_params(struct loader *L, struct spec *sp, struct node *nd,
 		json_decref(locs);
 		return 0;
 	}
+	/* an axis that is not a param of the kernel only pairs this node
+	 * with the expansions of a need (resolve_needs) */
+	json_object_foreach(assign, k, v)
+		if (!kernel_param(nd->kernel, k))
+			json_object_del(raw, k);
 	at = where(L, sp->params ? sp->params : sp->key);
 	json_object_foreach(assign, k, v)
-		set_loc(L, locs, k, sp->matrix);
+		if (kernel_param(nd->kernel, k))
+			set_loc(L, locs, k, sp->matrix);
 	checked = kernel_check_params(nd->kernel, raw, locs, at, L->err);
 	free(at);
 	json_decref(raw);
@@ -720,6 +726,7 @@ static int build_node(struct loader *L, struct spec *sp, const char *id,
 
 	nd->name = xstrdup(sval(sp->key));
 	nd->id = xstrdup(id);
+	nd->matrix = assign ? json_incref(assign) : NULL;
 	if (resolve_task(L, sp, nd) < 0)
 		rc = -1;
 	if (rc == 0 && resolve_params(L, sp, nd, assign) < 0)
@@ -907,6 +914,47 @@ static void add_need(struct node *nd, int j)
 	nd->needs[nd->n_needs++] = j;
 }
 
+/* 1 if expansion 'b' agrees with 'a' on every matrix axis they share. */
+static int axes_agree(const struct node *a, const struct node *b)
+{
+	const char *k;
+	json_t *v, *w;
+
+	json_object_foreach(a->matrix, k, v) {
+		w = json_object_get(b->matrix, k);
+		if (w && !json_equal(v, w))
+			return 0;
+	}
+	return 1;
+}
+
+/* An axis of a kernel node that is not a param of its kernel must be an
+ * axis of a node it needs: it selects that need's expansions. */
+static int check_pairing_axes(struct loader *L, int i)
+{
+	struct node *nd = &L->p->nodes[i];
+	const char *k;
+	json_t *v;
+	int n, rc = 0;
+
+	if (nd->kind != NODE_KERNEL)
+		return 0;
+	json_object_foreach(nd->matrix, k, v) {
+		int found = kernel_param(nd->kernel, k) != NULL;
+		for (n = 0; n < nd->n_needs && !found; n++)
+			found = json_object_get(L->p->nodes[nd->needs[n]].matrix, k) != NULL;
+		if (!found && i > 0 && L->origin[i - 1] == L->origin[i]) {
+			rc = -1;   /* said once, for the first expansion */
+		} else if (!found) {
+			perr(L, L->origin[i]->matrix, "matrix axis '%s' of node '%s' is "
+			     "neither a param of %s (see 'dagrun help %s') nor an axis "
+			     "of a node it needs", k, nd->id, nd->task, nd->task);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
 static int resolve_needs(struct loader *L)
 {
 	int i, k, m, first, cnt, rc = 0;
@@ -932,14 +980,29 @@ static int resolve_needs(struct loader *L)
 				continue;
 			}
 			nd->needs = xrealloc(nd->needs, (size_t)(nd->n_needs + m) * sizeof(int));
-			while (m-- > 0)
-				add_need(nd, first++);
+			{
+				int added = 0;
+				for (; m-- > 0; first++)
+					if (axes_agree(nd, &L->p->nodes[first])) {
+						add_need(nd, first);
+						added++;
+					}
+				if (!added) {
+					perr(L, at[k], "node '%s' needs '%s', but no expansion "
+					     "of '%s' has the same values on the matrix axes "
+					     "they share", nd->id, names[k], names[k]);
+					rc = -1;
+				}
+			}
 		}
 		if (cnt > 0) {
 			free_strings(names, cnt);
 			free(at);
 		}
 	}
+	for (i = 0; i < L->p->n_nodes; i++)
+		if (check_pairing_axes(L, i) < 0)
+			rc = -1;
 	return rc;
 }
 
@@ -1390,6 +1453,7 @@ void pipeline_free(struct pipeline *p)
 		free(nd->task);
 		free(nd->needs);
 		json_decref(nd->params);
+		json_decref(nd->matrix);
 		free(nd->cmd);
 		free(nd->script);
 		free_strings(nd->deps, nd->n_deps);

@@ -47,6 +47,7 @@ struct node {
 	long mem_mb;         /* 0 = not declared */
 	int gpus;
 	int nondeterministic;  /* never served from the cache */
+	json_t *matrix;      /* this expansion's matrix values, or NULL */
 	int line, col;       /* where the node is defined (1-based) */
 };
 

@@ -4,7 +4,8 @@
  * Input: any number of needed nodes, each holding a metrics.json with the
  * scored test metrics (rmse, mae, mse, ...): train.* nodes are
  * candidates; baseline.* nodes (model.json {"type": "baseline"}) are the
- * bars a candidate must clear ('must_beat').  Score = sum of weight *
+ * bars a candidate must clear ('must_beat': every baseline node of each
+ * named method).  Score = sum of weight *
  * metric over 'weights'; lower wins.  A tie between candidates goes to the
  * one listed later in 'needs', the newest addition.
  *
@@ -311,10 +312,14 @@ static int decide(struct kctx *ctx, struct entry *es, int n, struct entry **boar
 			continue;
 		n_cand++;
 		e->beats = 1;
+		/* every baseline node of each named method: a sweep may hold
+		 * one per window length */
 		json_array_foreach(must, k, v) {
-			const struct entry *b = find_baseline(es, n, json_string_value(v));
-			if (!(e->score < b->score))
-				e->beats = 0;
+			int j;
+			for (j = 0; j < n; j++)
+				if (es[j].method && !strcmp(es[j].method, json_string_value(v)) &&
+				    !(e->score < es[j].score))
+					e->beats = 0;
 		}
 	}
 	if (n_cand == 0)
