@@ -752,6 +752,35 @@ struct axis {
 	size_t n;
 };
 
+/* A matrix value as it appears in a node id: a scalar's text, "null", or
+ * a list's items joined by '+' (features=OT+HUFL; "[]" when empty), so a
+ * sweep can range over column lists.  NULL for anything else. */
+static char *axis_text(json_t *v)
+{
+	struct strbuf sb;
+	json_t *item;
+	size_t i;
+
+	if (json_is_null(v))
+		return xstrdup("null");
+	if (!json_is_array(v))
+		return subst_scalar_text(v);
+	if (json_array_size(v) == 0)
+		return xstrdup("[]");
+	sb_init(&sb);
+	json_array_foreach(v, i, item) {
+		char *t = json_is_array(item) || json_is_object(item) || json_is_null(item) ?
+			NULL : subst_scalar_text(item);
+		if (!t) {
+			sb_release(&sb);
+			return NULL;
+		}
+		sb_addf(&sb, "%s%s", i ? "+" : "", t);
+		free(t);
+	}
+	return sb_detach(&sb);
+}
+
 static int read_axes(struct loader *L, yaml_node_t *m, struct axis **out)
 {
 	yaml_node_pair_t *pr;
@@ -785,10 +814,10 @@ static int read_axes(struct loader *L, yaml_node_t *m, struct axis **out)
 		ax[na].n = json_array_size(vals);
 		ax[na].texts = xcalloc(ax[na].n, sizeof(char *));
 		for (i = 0; i < ax[na].n; i++) {
-			ax[na].texts[i] = subst_scalar_text(json_array_get(vals, i));
+			ax[na].texts[i] = axis_text(json_array_get(vals, i));
 			if (!ax[na].texts[i]) {
 				perr(L, v, "matrix values must be scalars (numbers, "
-				     "strings, booleans)");
+				     "strings, booleans, null) or lists of scalars");
 				rc = -1;
 				ax[na].texts[i] = xstrdup("?");
 			}

@@ -66,6 +66,27 @@ run_dagrun metrics last --rank nosuch
 expect "ranking by a metric nobody recorded: exit 2" [ "$RC" -eq 2 ]
 expect "the registry has a version of sweep" [ "$(sqlite3 state/dagrun.db "SELECT count(*) FROM model_versions WHERE model = 'sweep'")" -ge 1 ]
 
+# a matrix over input columns: list values, shown joined by '+' in ids
+cat > pipelines/cols.yaml <<'YAML'
+pipeline: cols
+nodes:
+  ingest:
+    task: data.load
+    params: {path: data/etth1.csv, timestamp: date, target: OT}
+  features:
+    task: data.preprocess
+    needs: [ingest]
+    matrix: {features: [[OT], [OT, HUFL], null]}
+    params: {target: OT, input_seq_len: 4, output_seq_len: 1, split: [0.7, 0.1, 0.2]}
+YAML
+run_dagrun -n pipelines/cols.yaml
+expect "a matrix of column lists expands (one node per list, and null)" [ "$RC" -eq 0 ]
+expect "... ids join a list with '+'" contains "$ERR$OUT" "features[features=OT+HUFL]"
+expect "... and show null" contains "$ERR$OUT" "features[features=null]"
+run_dagrun pipelines/cols.yaml
+expect "... the list reaches the kernel as a list" \
+	[ "$(sqlite3 state/dagrun.db "SELECT k.doc FROM node_runs n JOIN keys k ON k.key = n.key WHERE n.node = 'features[features=OT+HUFL]'" | jq -c .params.features)" = '["OT","HUFL"]' ]
+
 # a matrix axis that is neither a param nor a need's axis is an error
 sed 's/matrix: {input_seq_len: \[6, 12\]}$/matrix: {input_seq_len: [6, 12]}/; s/hidden_size: \[8\]}/hidden_size: [8], windw: [1]}/' pipelines/sweep.yaml > pipelines/bad.yaml
 run_dagrun pipelines/bad.yaml
