@@ -13,12 +13,14 @@ extern const struct kernel kernel_data_load;
 extern const struct kernel kernel_data_preprocess;
 extern const struct kernel kernel_drift_report;
 extern const struct kernel kernel_eval_promote;
+extern const struct kernel kernel_train_encoder_lstm;
 extern const struct kernel kernel_train_gru;
 extern const struct kernel kernel_train_holt_winters;
 extern const struct kernel kernel_train_lstm;
 extern const struct kernel kernel_train_mlp;
 extern const struct kernel kernel_train_prophet;
 extern const struct kernel kernel_train_softmax;
+extern const struct kernel kernel_train_tcn;
 
 static const struct kernel *const kernels[] = {
 	&kernel_baseline_mean,
@@ -28,12 +30,14 @@ static const struct kernel *const kernels[] = {
 	&kernel_data_preprocess,
 	&kernel_drift_report,
 	&kernel_eval_promote,
+	&kernel_train_encoder_lstm,
 	&kernel_train_gru,
 	&kernel_train_holt_winters,
 	&kernel_train_lstm,
 	&kernel_train_mlp,
 	&kernel_train_prophet,
 	&kernel_train_softmax,
+	&kernel_train_tcn,
 	NULL   /* the end; keeps the table non-empty */
 };
 

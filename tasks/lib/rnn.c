@@ -27,6 +27,9 @@
 
 #include <assert.h>
 #include <errno.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -56,6 +59,7 @@ struct cell {
 	int split_hh;       /* d_hh differs from d_ih (GRU's n gate) */
 	void (*forward)(const struct step *s);
 	void (*backward)(const struct step *s);
+	void (*infer)(const struct step *s);   /* forward keeping only h, c */
 };
 
 struct rnn {
@@ -197,6 +201,60 @@ static void lstm_backward(const struct step *s)
 	}
 }
 
+/* The inference steps: the forward rows' arithmetic, keeping nothing for
+ * backward (the gates and 'aux' are not written back: a quarter of the
+ * cell's time). */
+TENSOR_CLONES static void gru_infer_row(int H, const float *restrict bi, const float *restrict bh,
+			  const float *restrict g, const float *restrict q,
+			  const float *restrict hp, float *restrict h)
+{
+	for (int j = 0; j < H; j++) {
+		float r = tensor_sigmoid((g[j] + bi[j]) + (q[j] + bh[j]));
+		float z = tensor_sigmoid((g[H + j] + bi[H + j]) + (q[H + j] + bh[H + j]));
+		float hn = q[2 * H + j] + bh[2 * H + j];
+		float n = tensor_tanh((g[2 * H + j] + bi[2 * H + j]) + r * hn);
+		h[j] = (hp[j] - n) * z + n;
+	}
+}
+
+static void gru_infer(const struct step *s)
+{
+	int H = s->hidden, GH = 3 * H;
+
+	for (int b = 0; b < s->batch; b++)
+		gru_infer_row(H, s->b_ih, s->b_hh, s->gate + (size_t)b * GH,
+			      s->gh + (size_t)b * GH, s->h_prev + (size_t)b * H,
+			      s->h + (size_t)b * H);
+}
+
+TENSOR_CLONES static void lstm_infer_row(int H, const float *restrict bi, const float *restrict bh,
+			   const float *restrict g, const float *restrict q,
+			   const float *restrict cp, float *restrict c, float *restrict h)
+{
+	for (int j = 0; j < H; j++) {
+		float i = tensor_sigmoid((g[j] + bi[j]) + (q[j] + bh[j]));
+		float f = tensor_sigmoid((g[H + j] + bi[H + j]) + (q[H + j] + bh[H + j]));
+		float gg = tensor_tanh((g[2 * H + j] + bi[2 * H + j]) +
+				       (q[2 * H + j] + bh[2 * H + j]));
+		float o = tensor_sigmoid((g[3 * H + j] + bi[3 * H + j]) +
+					 (q[3 * H + j] + bh[3 * H + j]));
+		float cn = f * cp[j] + i * gg;
+		c[j] = cn;
+		h[j] = o * tensor_tanh(cn);
+	}
+}
+
+static void lstm_infer(const struct step *s)
+{
+	int H = s->hidden, GH = 4 * H;
+
+	for (int b = 0; b < s->batch; b++) {
+		size_t o = (size_t)b * H;
+		lstm_infer_row(H, s->b_ih, s->b_hh, s->gate + (size_t)b * GH,
+			       s->gh + (size_t)b * GH, s->c_prev + o, s->c + o, s->h + o);
+	}
+}
+
 /* Column sums of a [rows, cols] matrix into 'out', row by row. */
 TENSOR_CLONES static void col_sums(const float *restrict a, size_t rows, int cols,
 		     float *restrict out)
@@ -222,8 +280,8 @@ static void add_into(float *restrict a, const float *restrict b, size_t n)
 TENSOR_FUSED_END
 
 static const struct cell cells[] = {
-	[RNN_GRU] = {"gru", 3, 1, gru_forward, gru_backward},
-	[RNN_LSTM] = {"lstm", 4, 0, lstm_forward, lstm_backward},
+	[RNN_GRU] = {"gru", 3, 1, gru_forward, gru_backward, gru_infer},
+	[RNN_LSTM] = {"lstm", 4, 0, lstm_forward, lstm_backward, lstm_infer},
 };
 
 const char *rnn_cell_name(enum rnn_cell_kind k)
@@ -338,12 +396,21 @@ struct slice {
 	struct rng rng;              /* dropout masks of this call */
 	const float *in;             /* this call's x rows, dy rows */
 	float *out;                  /* this call's y rows */
+	const struct infer *inf;     /* rnn_predict: the packed weights */
+	size_t todo;                 /* rnn_predict: rows of this slice */
 };
 
 struct rnn_work {
 	int n;                       /* slices: threads */
 	struct slice *s;
+	/* rnn_predict: the packed weights of the model of config 'inf_cfg'
+	 * whose parameters were 'inf_from' (NULL: none yet) */
+	struct infer *inf;
+	struct rnn_config inf_cfg;
+	float *inf_from;
 };
+
+static void infer_forget(struct rnn_work *w);
 
 static void slice_alloc(const struct rnn *m, struct slice *sl, int max_batch)
 {
@@ -416,6 +483,7 @@ void rnn_work_free(struct rnn_work *w)
 		return;
 	for (int k = 0; k < w->n; k++)
 		slice_release(&w->s[k]);
+	infer_forget(w);
 	free(w->s);
 	free(w);
 }
@@ -666,16 +734,365 @@ void rnn_backward(struct rnn *m, struct rnn_work *w, const float *dy)
 			add_into(m->p.grad, w->s[k].own_grad, m->p.total);
 }
 
+/* --- inference: products of our own, so that a window's prediction is
+ * the same bits whatever the batch around it.
+ *
+ * OpenBLAS picks its kernels and blocking by a product's shape, so a row of
+ * C = A B^T rounds differently when A has other rows around it (measured:
+ * a few percent of the elements of a [B, 128] x [128, 512] product change
+ * with B).  Training does not mind; prediction does: the same window must
+ * get the same forecast in a batch of all, alone, on any thread count.  So
+ * rnn_predict() computes every element of its products as one chain of
+ * fused multiply-adds over k, in order, from zero:
+ *   c = fma(a[K-1], b[K-1], ... fma(a[1], b[1], fma(a[0], b[0], 0)))
+ * whatever the row's neighbours.  Three tile kernels compute that chain
+ * (AVX-512, AVX2 with FMA, and portable C with fmaf), so they agree to the
+ * bit; the widest the CPU has is used, or the one named by the environment
+ * variable DAGRUN_RNN_ISA (avx512, avx2, generic: for tests and benches;
+ * a kernel the CPU lacks is never picked).
+ *
+ * B is packed into panels of PANEL columns, [panel][k][lane], zero past
+ * its last column; a tile is TILE_ROWS rows of A times one panel, and the
+ * rows left over go one by one; a short last panel goes through a scratch
+ * tile.  None of that changes an element's chain.  A workspace keeps the
+ * packed weights with a copy of the parameters they came from, and packs
+ * again only when the parameters differ (training changes them between
+ * calls; a forecaster never does). */
+
+/* 32: two AVX-512 registers of floats; 8 rows: 16 accumulators, half of
+ * the AVX-512 register file, leaving room for the panel and a broadcast */
+#define PANEL 32
+#define TILE_ROWS 8
+
+/* C[TILE_ROWS][PANEL] (row stride ldc) = A[TILE_ROWS][k] (row stride lda)
+ * times a packed panel b[k][PANEL]. */
+typedef void tile_fn(const float *a, int lda, const float *b, int k, float *c,
+		     int ldc);
+/* c[PANEL] = a[k] times a packed panel: the rows left over, one at a time,
+ * without the work of a padded tile (a window predicted alone). */
+typedef void row_fn(const float *a, const float *b, int k, float *c);
+
+/* A product's right side: 'n' columns of 'k' values, packed. */
+struct packed {
+	int n, k;
+	float *p;                    /* [ceil(n / PANEL)][k][PANEL] */
+};
+
+struct infer {
+	tile_fn *tile;
+	row_fn *row;
+	struct packed *ih, *hh;      /* per layer */
+	struct packed head;
+};
+
+static void tile_generic(const float *a, int lda, const float *b, int k,
+			 float *c, int ldc)
+{
+	float acc[TILE_ROWS][PANEL];
+
+	memset(acc, 0, sizeof(acc));
+	for (int i = 0; i < k; i++)
+		for (int r = 0; r < TILE_ROWS; r++)
+			for (int j = 0; j < PANEL; j++)
+				acc[r][j] = fmaf(a[(size_t)r * lda + i], b[i * PANEL + j],
+						 acc[r][j]);
+	for (int r = 0; r < TILE_ROWS; r++)
+		memcpy(c + (size_t)r * ldc, acc[r], sizeof(acc[r]));
+}
+
+static void row_generic(const float *a, const float *b, int k, float *c)
+{
+	float acc[PANEL];
+
+	memset(acc, 0, sizeof(acc));
+	for (int i = 0; i < k; i++)
+		for (int j = 0; j < PANEL; j++)
+			acc[j] = fmaf(a[i], b[i * PANEL + j], acc[j]);
+	memcpy(c, acc, sizeof(acc));
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_X86_TILES 1
+
+__attribute__((target("avx512f")))
+static void row_avx512(const float *a, const float *b, int k, float *c)
+{
+	__m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps();
+
+	for (int i = 0; i < k; i++) {
+		__m512 v = _mm512_set1_ps(a[i]);
+		c0 = _mm512_fmadd_ps(v, _mm512_load_ps(b + i * PANEL), c0);
+		c1 = _mm512_fmadd_ps(v, _mm512_load_ps(b + i * PANEL + 16), c1);
+	}
+	_mm512_storeu_ps(c, c0);
+	_mm512_storeu_ps(c + 16, c1);
+}
+
+__attribute__((target("avx2,fma")))
+static void row_avx2(const float *a, const float *b, int k, float *c)
+{
+	__m256 acc[4];
+
+	for (int j = 0; j < 4; j++)
+		acc[j] = _mm256_setzero_ps();
+	for (int i = 0; i < k; i++) {
+		__m256 v = _mm256_set1_ps(a[i]);
+		for (int j = 0; j < 4; j++)
+			acc[j] = _mm256_fmadd_ps(v, _mm256_load_ps(b + i * PANEL + 8 * j), acc[j]);
+	}
+	for (int j = 0; j < 4; j++)
+		_mm256_storeu_ps(c + 8 * j, acc[j]);
+}
+
+__attribute__((target("avx512f")))
+static void tile_avx512(const float *a, int lda, const float *b, int k,
+			float *c, int ldc)
+{
+	__m512 acc[TILE_ROWS][2];
+
+	for (int r = 0; r < TILE_ROWS; r++)
+		acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+	for (int i = 0; i < k; i++) {
+		__m512 b0 = _mm512_load_ps(b + i * PANEL), b1 = _mm512_load_ps(b + i * PANEL + 16);
+#pragma GCC unroll 8
+		for (int r = 0; r < TILE_ROWS; r++) {
+			__m512 v = _mm512_set1_ps(a[(size_t)r * lda + i]);
+			acc[r][0] = _mm512_fmadd_ps(v, b0, acc[r][0]);
+			acc[r][1] = _mm512_fmadd_ps(v, b1, acc[r][1]);
+		}
+	}
+#pragma GCC unroll 8
+	for (int r = 0; r < TILE_ROWS; r++) {
+		_mm512_storeu_ps(c + (size_t)r * ldc, acc[r][0]);
+		_mm512_storeu_ps(c + (size_t)r * ldc + 16, acc[r][1]);
+	}
+}
+
+/* Sixteen registers: four rows by half a panel at a time. */
+__attribute__((target("avx2,fma")))
+static void tile_avx2(const float *a, int lda, const float *b, int k,
+		      float *c, int ldc)
+{
+	for (int r0 = 0; r0 < TILE_ROWS; r0 += 4) {
+		for (int h = 0; h < PANEL; h += 16) {
+			__m256 acc[4][2];
+			for (int r = 0; r < 4; r++)
+				acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+			for (int i = 0; i < k; i++) {
+				__m256 b0 = _mm256_load_ps(b + i * PANEL + h);
+				__m256 b1 = _mm256_load_ps(b + i * PANEL + h + 8);
+#pragma GCC unroll 4
+				for (int r = 0; r < 4; r++) {
+					__m256 v = _mm256_set1_ps(a[(size_t)(r0 + r) * lda + i]);
+					acc[r][0] = _mm256_fmadd_ps(v, b0, acc[r][0]);
+					acc[r][1] = _mm256_fmadd_ps(v, b1, acc[r][1]);
+				}
+			}
+			for (int r = 0; r < 4; r++) {
+				_mm256_storeu_ps(c + (size_t)(r0 + r) * ldc + h, acc[r][0]);
+				_mm256_storeu_ps(c + (size_t)(r0 + r) * ldc + h + 8, acc[r][1]);
+			}
+		}
+	}
+}
+#endif
+
+/* The widest kernels the CPU runs, or those DAGRUN_RNN_ISA names. */
+static void pick_kernels(struct infer *inf)
+{
+#ifdef HAVE_X86_TILES
+	const char *want = getenv("DAGRUN_RNN_ISA");
+	int any = !want || !*want;
+
+	__builtin_cpu_init();
+	if ((any || !strcmp(want, "avx512")) && __builtin_cpu_supports("avx512f")) {
+		inf->tile = tile_avx512;
+		inf->row = row_avx512;
+		return;
+	}
+	if ((any || strcmp(want, "generic")) && __builtin_cpu_supports("avx2") &&
+	    __builtin_cpu_supports("fma")) {
+		inf->tile = tile_avx2;
+		inf->row = row_avx2;
+		return;
+	}
+#endif
+	inf->tile = tile_generic;
+	inf->row = row_generic;
+}
+
+/* Pack 'w' [n][k] (row-major, as PyTorch stores a weight) into panels. */
+static void pack(struct packed *pk, const float *w, int n, int k)
+{
+	int panels = (n + PANEL - 1) / PANEL;
+
+	pk->n = n;
+	pk->k = k;
+	pk->p = tensor_alloc((size_t)panels * (size_t)k * PANEL);
+	for (int j = 0; j < n; j++)
+		for (int i = 0; i < k; i++)
+			pk->p[((size_t)(j / PANEL) * (size_t)k + (size_t)i) * PANEL + j % PANEL] =
+				w[(size_t)j * (size_t)k + (size_t)i];
+}
+
+/* Columns p * PANEL .. of C's 'rows' rows (stride ldc) from a tile or row
+ * kernel's output 'out' (stride PANEL): only the panel's real columns. */
+static void store_cols(float *c, int ldc, const float *out, int rows, int cols)
+{
+	for (int r = 0; r < rows; r++)
+		memcpy(c + (size_t)r * ldc, out + (size_t)r * PANEL, (size_t)cols * sizeof(float));
+}
+
+/* C[m][b->n] (row stride ldc) = A[m][b->k] (row stride lda) B^T, every
+ * element by the fixed chain above: TILE_ROWS rows at a time, the rest
+ * one by one.  'scratch' holds TILE_ROWS * PANEL floats. */
+static void packed_gemm(const struct infer *inf, const float *a, int m, int lda,
+			const struct packed *b, float *c, int ldc, float *scratch)
+{
+	int panels = (b->n + PANEL - 1) / PANEL, k = b->k, full = m - m % TILE_ROWS;
+
+	for (int i = 0; i < m; i += i < full ? TILE_ROWS : 1) {
+		const float *ta = a + (size_t)i * (size_t)lda;
+		for (int p = 0; p < panels; p++) {
+			int cols = b->n - p * PANEL < PANEL ? b->n - p * PANEL : PANEL;
+			int rows = i < full ? TILE_ROWS : 1;
+			float *tc = c + (size_t)i * (size_t)ldc + (size_t)p * PANEL;
+			const float *tb = b->p + (size_t)p * (size_t)k * PANEL;
+			if (rows == 1)
+				inf->row(ta, tb, k, cols == PANEL ? tc : scratch);
+			else
+				inf->tile(ta, lda, tb, k, cols == PANEL ? tc : scratch,
+					  cols == PANEL ? ldc : PANEL);
+			if (cols < PANEL)
+				store_cols(tc, ldc, scratch, rows, cols);
+		}
+	}
+}
+
+static void infer_init(struct infer *inf, struct rnn *m)
+{
+	int L = m->cfg.num_layers, H = m->cfg.hidden_size;
+	int GH = m->cell->gates * H;
+
+	pick_kernels(inf);
+	inf->ih = xcalloc((size_t)L, sizeof(*inf->ih));
+	inf->hh = xcalloc((size_t)L, sizeof(*inf->hh));
+	for (int l = 0; l < L; l++) {
+		struct tensor *p = layer_params(m, l);
+		pack(&inf->ih[l], p[0].v, GH, layer_in(m, l));
+		pack(&inf->hh[l], p[1].v, GH, H);
+	}
+	pack(&inf->head, head_params(m)[0].v, m->cfg.output_size, H);
+}
+
+static void infer_release(struct infer *inf, int layers)
+{
+	for (int l = 0; l < layers; l++) {
+		tensor_free(inf->ih[l].p);
+		tensor_free(inf->hh[l].p);
+	}
+	free(inf->ih);
+	free(inf->hh);
+	tensor_free(inf->head.p);
+}
+
+/* The forward pass of 'sl->batch' rows without dropout, as slice_forward()
+ * computes it but for the products (and so the rounding) above. */
+static void slice_infer(struct rnn *m, struct slice *sl, float *scratch)
+{
+	const struct infer *inf = sl->inf;
+	int B = sl->batch, H = sl->hidden, GH = m->cell->gates * H, T = sl->seq_len;
+	int out = m->cfg.output_size, L = sl->layers;
+	const float *bias = head_params(m)[1].v, *last;
+
+	to_time_major(sl, sl->in, m->cfg.input_size);
+	for (int l = 0; l < L; l++) {
+		int in = layer_in(m, l);
+		memset(sl->L[l].h, 0, (size_t)B * (size_t)H * sizeof(float));
+		if (sl->L[l].c)
+			memset(sl->L[l].c, 0, (size_t)B * (size_t)H * sizeof(float));
+		for (int t = 0; t < T; t++) {
+			struct step s = layer_step(m, sl, l, t);
+			packed_gemm(inf, layer_input(sl, l) + (size_t)t * B * in, B, in,
+				    &inf->ih[l], s.gate, GH, scratch);
+			if (t == 0)
+				memset(sl->gh, 0, (size_t)B * (size_t)GH * sizeof(float));
+			else
+				packed_gemm(inf, s.h_prev, B, H, &inf->hh[l], sl->gh, GH, scratch);
+			m->cell->infer(&s);
+		}
+	}
+	last = sl->L[L - 1].h + (size_t)T * (size_t)B * (size_t)H;
+	packed_gemm(inf, last, B, H, &inf->head, sl->out, out, scratch);
+	for (int b = 0; b < B; b++)
+		for (int k = 0; k < out; k++)
+			sl->out[(size_t)b * out + k] += bias[k];
+}
+
+/* A slice's 'todo' rows from 'in' to 'out', max_batch rows at a time. */
+static void slice_predict(struct rnn *m, struct slice *sl)
+{
+	size_t row = (size_t)sl->seq_len * (size_t)m->cfg.input_size;
+	float *scratch = tensor_alloc((size_t)TILE_ROWS * PANEL);
+
+	for (size_t i = 0; i < sl->todo; i += (size_t)sl->max_batch) {
+		size_t b = sl->todo - i < (size_t)sl->max_batch ? sl->todo - i :
+			   (size_t)sl->max_batch;
+		sl->batch = (int)b;
+		slice_infer(m, sl, scratch);
+		sl->in += b * row;
+		sl->out += b * (size_t)m->cfg.output_size;
+	}
+	tensor_free(scratch);
+}
+
+static void infer_forget(struct rnn_work *w)
+{
+	if (!w->inf)
+		return;
+	infer_release(w->inf, w->inf_cfg.num_layers);
+	free(w->inf);
+	tensor_free(w->inf_from);
+	w->inf = NULL;
+	w->inf_from = NULL;
+}
+
+/* The packed weights of 'm' in 'w': kept from the last call while the
+ * model's config and every parameter are the same, else packed anew. */
+static const struct infer *infer_for(struct rnn *m, struct rnn_work *w)
+{
+	size_t bytes = m->p.total * sizeof(float);
+
+	if (w->inf && !memcmp(&w->inf_cfg, &m->cfg, sizeof(m->cfg)) &&
+	    !memcmp(w->inf_from, m->p.value, bytes))
+		return w->inf;
+	infer_forget(w);
+	w->inf = xcalloc(1, sizeof(*w->inf));
+	infer_init(w->inf, m);
+	w->inf_cfg = m->cfg;
+	w->inf_from = tensor_alloc(m->p.total);
+	memcpy(w->inf_from, m->p.value, bytes);
+	return w->inf;
+}
+
 void rnn_predict(struct rnn *m, struct rnn_work *w, const float *x, size_t n,
 		 float *y)
 {
-	int batch = w->n * w->s[0].max_batch;
-	size_t row = (size_t)m->cfg.seq_len * (size_t)m->cfg.input_size;
+	size_t row = (size_t)m->cfg.seq_len * (size_t)m->cfg.input_size, first = 0;
+	size_t base = n / (size_t)w->n, extra = n % (size_t)w->n;
+	const struct infer *inf = infer_for(m, w);
 
-	for (size_t i = 0; i < n; i += (size_t)batch) {
-		int b = n - i < (size_t)batch ? (int)(n - i) : batch;
-		rnn_forward(m, w, x + i * row, b, NULL, y + i * (size_t)m->cfg.output_size);
+	for (int k = 0; k < w->n; k++) {
+		struct slice *sl = &w->s[k];
+		sl->todo = base + ((size_t)k < extra);
+		sl->batch = sl->todo > 0;   /* run_slices runs slices with rows */
+		sl->dropped = 0;
+		sl->inf = inf;
+		sl->in = x + first * row;
+		sl->out = y + first * (size_t)m->cfg.output_size;
+		first += sl->todo;
 	}
+	run_slices(m, w, slice_predict);
 }
 
 /* --- files */
@@ -836,4 +1253,102 @@ struct rnn *rnn_load(const char *path, json_t **meta, struct err *err)
 out:
 	safetensors_free(st);
 	return m;
+}
+
+/* --- one layer over a sequence from a given state (rnn.h: rnn_seq).
+ * The same cells and products as a layer of a 'struct rnn', but every
+ * buffer is the caller's, the initial state too, and backward adds to the
+ * gradients, so that a decoder run one step at a time gathers them over
+ * its steps. */
+
+int rnn_cell_gates(enum rnn_cell_kind k)
+{
+	return cells[k].gates;
+}
+
+/* The scratch of an rnn_seq's 'work': gh [B][G*H] (forward), d_ih and, GRU
+ * only, d_hh [T][B][G*H], and one [B][H] for the carried dL/dh. */
+size_t rnn_seq_work_size(enum rnn_cell_kind cell, int steps, int batch, int hidden)
+{
+	size_t BG = (size_t)batch * (size_t)cells[cell].gates * (size_t)hidden;
+
+	return BG + (size_t)steps * BG * (cells[cell].split_hh ? 2 : 1) +
+	       (size_t)batch * (size_t)hidden;
+}
+
+/* The step struct of time 't' of 's'. */
+static struct step seq_step(const struct rnn_seq *s, int t)
+{
+	size_t BH = (size_t)s->batch * (size_t)s->hidden;
+	size_t BG = BH * (size_t)cells[s->cell].gates;
+	struct step st = {
+		.batch = s->batch, .hidden = s->hidden,
+		.b_ih = s->b_ih, .b_hh = s->b_hh,
+		.gate = s->gate + (size_t)t * BG, .gh = s->work,
+		.aux = s->aux + (size_t)t * BH,
+		.h_prev = s->h + (size_t)t * BH, .h = s->h + (size_t)(t + 1) * BH,
+		.c_prev = s->c ? s->c + (size_t)t * BH : NULL,
+		.c = s->c ? s->c + (size_t)(t + 1) * BH : NULL,
+	};
+	return st;
+}
+
+void rnn_seq_forward(const struct rnn_seq *s)
+{
+	const struct cell *cl = &cells[s->cell];
+	int B = s->batch, H = s->hidden, GH = cl->gates * H;
+
+	blas_gemm(BLAS_N, BLAS_T, s->steps * B, GH, s->in, 1, s->x, s->in, s->w_ih,
+		  s->in, 0, s->gate, GH);
+	for (int t = 0; t < s->steps; t++) {
+		struct step st = seq_step(s, t);
+		blas_gemm(BLAS_N, BLAS_T, B, GH, H, 1, st.h_prev, H, s->w_hh, H, 0,
+			  s->work, GH);
+		cl->forward(&st);
+	}
+}
+
+TENSOR_FUSED_BEGIN
+/* out[c] += the sum of column c of a [rows, cols] matrix, row by row. */
+TENSOR_CLONES static void add_col_sums(const float *restrict a, size_t rows, int cols,
+				       float *restrict out)
+{
+	for (size_t r = 0; r < rows; r++)
+		for (int c = 0; c < cols; c++)
+			out[c] += a[r * (size_t)cols + c];
+}
+TENSOR_FUSED_END
+
+void rnn_seq_backward(const struct rnn_seq *s, const float *dH, float *dh,
+		      float *dc, float *dx)
+{
+	const struct cell *cl = &cells[s->cell];
+	int B = s->batch, H = s->hidden, GH = cl->gates * H, in = s->in;
+	size_t BH = (size_t)B * (size_t)H, BG = (size_t)B * (size_t)GH;
+	size_t TB = (size_t)s->steps * (size_t)B;
+	float *d_ih = s->work + BG, *d_hh = cl->split_hh ? d_ih + TB * GH : d_ih;
+	float *dh_a = dh, *dh_b = d_ih + TB * GH * (cl->split_hh ? 2 : 1), *swap;
+
+	for (int t = s->steps - 1; t >= 0; t--) {
+		struct step st = seq_step(s, t);
+		st.dh_out = dH + (size_t)t * BH;
+		st.dh_next = dh_a;
+		st.dh_prev = dh_b;
+		st.dc = dc;
+		st.d_ih = d_ih + (size_t)t * BG;
+		st.d_hh = d_hh + (size_t)t * BG;
+		cl->backward(&st);
+		blas_gemm(BLAS_N, BLAS_N, B, H, GH, 1, st.d_hh, GH, s->w_hh, H, 1, dh_b, H);
+		swap = dh_a;
+		dh_a = dh_b;
+		dh_b = swap;
+	}
+	if (dh_a != dh)
+		memcpy(dh, dh_a, BH * sizeof(float));
+	blas_gemm(BLAS_T, BLAS_N, GH, in, (int)TB, 1, d_ih, GH, s->x, in, 1, s->g_ih, in);
+	add_col_sums(d_ih, TB, GH, s->g_bih);
+	blas_gemm(BLAS_T, BLAS_N, GH, H, (int)TB, 1, d_hh, GH, s->h, H, 1, s->g_hh, H);
+	add_col_sums(d_hh, TB, GH, s->g_bhh);
+	if (dx)
+		blas_gemm(BLAS_N, BLAS_N, (int)TB, in, GH, 1, d_ih, GH, s->w_ih, in, 0, dx, in);
 }

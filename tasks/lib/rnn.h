@@ -91,7 +91,17 @@ void rnn_forward(struct rnn *m, struct rnn_work *w, const float *x, int batch,
  * sets (does not add to) every parameter gradient of 'm'. */
 void rnn_backward(struct rnn *m, struct rnn_work *w, const float *dy);
 
-/* Predict 'n' windows (any number) with 'w', batch by batch, no dropout. */
+/* Predict 'n' windows (any number) with 'w', no dropout: the workspace's
+ * threads each take a contiguous share of the windows, max_batch / threads
+ * at a time.  A window's prediction is the same bits whatever 'n', its
+ * place among them, the workspace's batch and its thread count: the matrix
+ * products here are rnn.c's own, every element one chain of fused
+ * multiply-adds in a fixed order (OpenBLAS rounds a row differently with
+ * other rows around it), so they round unlike rnn_forward()'s, by about
+ * 1e-7 relative.  The tile kernel is the widest the CPU runs (AVX-512,
+ * AVX2 with FMA, else portable C with fmaf, all the same bits), or the one
+ * the environment variable DAGRUN_RNN_ISA names (avx512, avx2, generic).
+ * Only reads 'm': calls with distinct workspaces may run at once. */
 void rnn_predict(struct rnn *m, struct rnn_work *w, const float *x, size_t n,
 		 float *y);
 
@@ -109,5 +119,47 @@ int rnn_save(const struct rnn *m, const char *path, json_t *meta,
  * model, or NULL with 'err' set (ERR_IO, or ERR_USER naming the file and
  * what is wrong: another format, a missing tensor, a wrong shape). */
 struct rnn *rnn_load(const char *path, json_t **meta, struct err *err);
+
+/* --- one layer over a sequence, from a given state
+ *
+ * For models that run a time loop of their own (seq2seq.h: an encoder
+ * whose final state starts a decoder, and a decoder run one step at a
+ * time because each step's input is the step before's prediction).  The
+ * math and layouts are those of a layer of a 'struct rnn'; every buffer is
+ * the caller's, time-major ([t][b][...]), and the products run on the
+ * calling thread with OpenBLAS's current thread count. */
+
+struct rnn_seq {
+	enum rnn_cell_kind cell;
+	int steps, batch, in, hidden;    /* T >= 1, B >= 1, input size, H */
+	const float *w_ih, *w_hh;        /* [G*H, in], [G*H, H] (PyTorch's) */
+	const float *b_ih, *b_hh;        /* [G*H] */
+	float *g_ih, *g_hh, *g_bih, *g_bhh;   /* their gradients: backward adds */
+	const float *x;                  /* [T][B][in] */
+	float *gate;                     /* [T][B][G*H]: the activated gates */
+	float *aux;                      /* [T][B][H]: what backward needs too */
+	float *h;                        /* [T+1][B][H]: h[0] the initial state */
+	float *c;                        /* [T+1][B][H], c[0] likewise: LSTM
+					    only, NULL for GRU */
+	float *work;                     /* rnn_seq_work_size() floats */
+};
+
+/* G: the gate blocks of H in a weight row (GRU 3, LSTM 4). */
+int rnn_cell_gates(enum rnn_cell_kind k);
+/* The floats of scratch 'work' must hold for these sizes. */
+size_t rnn_seq_work_size(enum rnn_cell_kind cell, int steps, int batch,
+			 int hidden);
+
+/* Run the layer over its T steps from h[0] (and c[0]): fills gate, aux,
+ * h[1..T] and c[1..T]. */
+void rnn_seq_forward(const struct rnn_seq *s);
+/* Backward through the last forward of 's' (its buffers unchanged since).
+ * 'dH' [T][B][H] is dL/dh_t for t = 1..T from what reads the outputs;
+ * 'dh' [B][H] is, in, dL/dh_T from what follows the sequence (a decoder)
+ * and, out, dL/dh_0; 'dc' likewise for the cell state (LSTM; unused and
+ * may be NULL for GRU).  Adds the weight gradients to g_*; writes dL/dx
+ * [T][B][in] to 'dx' unless it is NULL. */
+void rnn_seq_backward(const struct rnn_seq *s, const float *dH, float *dh,
+		      float *dc, float *dx);
 
 #endif

@@ -1,604 +1,138 @@
-/* recurrent: the sequence trainer shared by train.gru and train.lstm.
+/* recurrent: train.gru and train.lstm, the recurrent engine (rnn.h) behind
+ * the sequence trainer (seqtrain.h).
  *
- * Input: the needed node 'data' (default: the first need) holds
- * data.preprocess's windows: X_<part>.npy float32 [n, seq_len, features]
- * and Y_<part>.npy float32 [n, out_len] (the scaled target) for part
- * train, val and test, and meta.json (features, target, input_seq_len,
- * output_seq_len, target_scaler).
- *
- * Loop: per epoch, the training windows in batches (shuffled by the seed
- * unless shuffle: false), MSE loss, backward, optional clipping, one
- * optimizer step per batch; then the validation loss.  The weights of
- * the epoch with the lowest validation loss are the model (the training
- * loss when there are no validation windows); 'patience' epochs without a
- * better one stop the run early.  Cancellation is checked every epoch.
- *
- * Output (kctx_out_dir): model.safetensors (rnn.h's format, with
- * meta.json in its metadata), metrics.json (rmse, mae, mse, r2 on the
- * test windows after undoing the target scaling, the best val_loss,
- * epochs_run, best_epoch), predictions.npy float32 [n_test, out_len],
- * unscaled; with save_init, init.safetensors, the weights before the
- * first step.  Every output is a function of the inputs, params and
- * thread count: timings go to the log and the metric sink only.
- *
- * Determinism: three generators, each seeded from 'seed' (weights,
- * shuffling, dropout), so turning shuffling off does not change the
- * initial weights. */
+ * The two kernels share the params and everything but the cell.  The
+ * model is a 'struct rnn' and a workspace of 'threads' slices; its
+ * initial weights come from the generator seeded with 'seed' (rnn_init),
+ * shuffling and dropout from seqtrain's.  'freeze: [recurrent]' keeps
+ * every rnn.* tensor (all layers) and trains the head only. */
 #include "recurrent.h"
 #include "blas.h"
-#include "fs.h"
-#include "loss.h"
-#include "metrics.h"
-#include "npy.h"
-#include "optim.h"
+#include "seqtrain.h"
 #include "xalloc.h"
 
-#include <math.h>
-#include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
 const struct param_spec recurrent_params[] = {
-	{"data", PT_STR, "null", 0, 0, NULL,
-	 "the needed data.preprocess node; null: the first need"},
+	SEQTRAIN_DATA_PARAM,
 	{"num_layers", PT_INT, "2", 1, 8, NULL, "stacked recurrent layers"},
 	{"hidden_size", PT_INT, "64", 1, 4096, NULL, "units per layer"},
 	{"dropout", PT_NUM, "0", 0, 0.9, NULL,
 	 "dropout between recurrent layers while training (PyTorch's)"},
-	{"batch_size", PT_INT, "64", 1, 65536, NULL, "windows per optimizer step"},
-	{"epochs", PT_INT, "10", 1, 100000, NULL, "passes over the training windows"},
-	{"learning_rate", PT_NUM, "0.001", 1e-9, 10, NULL, "step size"},
-	{"optimizer", PT_ENUM, "\"adam\"", 0, 0, "adam|sgd",
-	 "Adam (betas 0.9, 0.999, eps 1e-8) or plain SGD, as PyTorch's"},
-	{"weight_decay", PT_NUM, "0", 0, 1, NULL, "L2 penalty added to the gradient"},
-	{"clip_norm", PT_NUM, "0", 0, 1e6, NULL,
-	 "clip the gradient's global L2 norm to this; 0: off"},
-	{"patience", PT_INT, "0", 0, 100000, NULL,
-	 "stop after this many epochs without a lower val_loss; 0: off"},
-	{"seed", PT_INT, "0", 0, 0, NULL, "initial weights, shuffling and dropout"},
+	SEQTRAIN_FIT_PARAMS,
 	{"threads", PT_INT, "0", 0, 256, NULL,
 	 "threads, each taking a slice of every batch (OpenBLAS is set to 1 "
 	 "thread per slice); 0: the node's cpus, which the engine does not pass "
 	 "to kernels yet, so 1; results are reproducible per thread count"},
-	{"input_seq_len", PT_INT, "null", 1, 100000, NULL,
-	 "when given, must equal the window length of the data"},
-	{"shuffle", PT_BOOL, "true", 0, 0, NULL, "shuffle the training windows each epoch"},
-	{"save_init", PT_BOOL, "false", 0, 0, NULL,
-	 "also write init.safetensors, the weights before training"},
+	SEQTRAIN_RUN_PARAMS,
+	SEQTRAIN_INIT_FROM_PARAM,
+	{"freeze", PT_LIST, "[]", 0, 0, NULL,
+	 "parts that keep their initial weights: [recurrent] trains the head "
+	 "only (with init_from: fine-tuning the head of a trained model); []: "
+	 "everything trains"},
 	{NULL, 0, NULL, 0, 0, NULL, NULL}
 };
 
-/* Offsets of the three generators' seeds from 'seed' (arbitrary, fixed:
- * changing them changes every trained model) */
-#define SEED_SHUFFLE 0x5348554646ULL
-#define SEED_DROPOUT 0x44524f50ULL
-
-struct params {
-	const char *data;
-	int layers, hidden, batch, epochs, patience, threads, shuffle, save_init;
-	long long seq_len;           /* -1: not given */
-	double dropout, lr, weight_decay, clip;
-	enum optim_kind optimizer;
-	uint64_t seed;
-};
-
-struct part {
-	struct npy_array x, y;
-	size_t n;
-};
-
-enum { TRAIN, VAL, TEST, N_PARTS };
-static const char *const part_names[N_PARTS] = {"train", "val", "test"};
-
-struct trainer {
-	struct kctx *ctx;
-	struct err err;
-	enum rnn_cell_kind cell;
-	struct params p;
-	const char *dir;             /* the input folder */
-	const char *need;            /* the name of the node it belongs to */
-	json_t *meta;
-	struct part part[N_PARTS];
-	size_t T, F, out;
-	double y_shift, y_scale;     /* unscaled = scaled * y_scale + y_shift */
+/* The model the trainer sees: the network and its workspace. */
+struct model {
 	struct rnn *m;
 	struct rnn_work *w;
-	struct optim opt;
-	struct rng shuffle_rng, drop_rng;
-	float *xb, *yb, *pred, *dy, *best;
-	size_t *order;
-	double best_loss;
-	int best_epoch, epochs_run;
 };
 
-static int user_error(struct trainer *R)
+static struct tensor_set *model_params(void *p)
 {
-	return R->err.kind == ERR_USER ? KERNEL_EUSER : KERNEL_EFAIL;
+	return rnn_params(((struct model *)p)->m);
 }
 
-/* --- params */
-
-static void parse_params(struct trainer *R)
+static void model_forward(void *p, const float *x, const float *y, int batch,
+			  struct rng *drop, float *pred)
 {
-	struct kctx *c = R->ctx;
-	struct params *p = &R->p;
-	json_t *sl = json_object_get(kctx_params(c), "input_seq_len");
+	struct model *M = p;
 
-	p->data = kctx_str(c, "data");
-	p->layers = (int)kctx_int(c, "num_layers");
-	p->hidden = (int)kctx_int(c, "hidden_size");
-	p->batch = (int)kctx_int(c, "batch_size");
-	p->epochs = (int)kctx_int(c, "epochs");
-	p->patience = (int)kctx_int(c, "patience");
-	p->threads = (int)kctx_int(c, "threads");
-	p->shuffle = kctx_bool(c, "shuffle");
-	p->save_init = kctx_bool(c, "save_init");
-	p->seq_len = json_is_integer(sl) ? (long long)json_integer_value(sl) : -1;
-	p->dropout = kctx_num(c, "dropout");
-	p->lr = kctx_num(c, "learning_rate");
-	p->weight_decay = kctx_num(c, "weight_decay");
-	p->clip = kctx_num(c, "clip_norm");
-	p->optimizer = !strcmp(kctx_str(c, "optimizer"), "sgd") ? OPTIM_SGD : OPTIM_ADAM;
-	p->seed = (uint64_t)kctx_int(c, "seed");
+	(void)y;
+	rnn_forward(M->m, M->w, x, batch, drop, pred);
 }
 
-/* --- inputs */
-
-static int find_input(struct trainer *R)
+static void model_backward(void *p, const float *dy)
 {
-	if (R->p.data) {
-		R->need = R->p.data;
-		R->dir = kctx_input(R->ctx, R->p.data);
-		if (!R->dir)
-			err_set(&R->err, ERR_USER, "param 'data' names '%s', which this "
-				"node does not need (expected one of its needs)", R->p.data);
-	} else if (kctx_n_inputs(R->ctx) > 0) {
-		R->need = kctx_input_name(R->ctx, 0);
-		R->dir = kctx_input_dir(R->ctx, 0);
-	} else {
-		err_set(&R->err, ERR_USER, "no input (expected a need on a "
-			"data.preprocess node)");
-	}
-	return R->dir ? 0 : -1;
+	struct model *M = p;
+
+	rnn_backward(M->m, M->w, dy);
 }
 
-/* Read '<prefix>_<part>.npy' as float32 of 'ndim' dimensions. */
-static int read_array(struct trainer *R, const char *prefix, int k, int ndim,
-		      struct npy_array *a)
+static void model_predict(void *p, const float *x, size_t n, float *pred)
 {
-	char name[32];
-	char *path;
-	int rc;
+	struct model *M = p;
 
-	snprintf(name, sizeof(name), "%s_%s.npy", prefix, part_names[k]);
-	path = fs_join(R->dir, name);
-	rc = npy_read_nd(path, ndim, a, &R->err);
-	if (rc == 0 && (a->dtype != NPY_F4 || a->ndim != ndim)) {
-		err_set(&R->err, ERR_USER, "%s: expected float32 of %d dimensions, "
-			"found %s of %d", path, ndim, npy_dtype_descr(a->dtype), a->ndim);
-		npy_release(a);
-		rc = -1;
-	}
-	free(path);
-	return rc;
+	rnn_predict(M->m, M->w, x, n, pred);
 }
 
-/* X and Y of part 'k', with the shapes of the train part. */
-static int load_part(struct trainer *R, int k)
+static int model_save(void *p, const char *path, json_t *meta, struct err *err)
 {
-	struct part *s = &R->part[k];
-
-	if (read_array(R, "X", k, 3, &s->x))
-		return -1;
-	if (read_array(R, "Y", k, 2, &s->y))
-		return -1;
-	s->n = s->x.shape[0];
-	if (k == TRAIN) {
-		R->T = s->x.shape[1];
-		R->F = s->x.shape[2];
-		R->out = s->y.shape[1];
-		if (!R->T || !R->F || !R->out || R->T * R->F > INT32_MAX) {
-			err_set(&R->err, ERR_USER, "'%s': windows of %zu steps of %zu "
-				"features and %zu targets (expected at least one of each)",
-				R->need, R->T, R->F, R->out);
-			return -1;
-		}
-	}
-	if (s->y.shape[0] != s->n || s->x.shape[1] != R->T || s->x.shape[2] != R->F ||
-	    s->y.shape[1] != R->out) {
-		err_set(&R->err, ERR_USER, "%s: X_%s.npy [%zu, %zu, %zu] and Y_%s.npy "
-			"[%zu, %zu] disagree (expected [n, %zu, %zu] and [n, %zu])", R->need,
-			part_names[k], s->x.shape[0], s->x.shape[1], s->x.shape[2],
-			part_names[k], s->y.shape[0], s->y.shape[1], R->T, R->F, R->out);
-		return -1;
-	}
-	return 0;
+	return rnn_save(((struct model *)p)->m, path, meta, err);
 }
 
-/* A number field 'key' of 'o', or of o.params, or of o.params.<target>:
- * the layouts a target scaler may take. */
-static json_t *scaler_field(json_t *o, const char *target, const char *key)
+static void model_free(void *p)
 {
-	json_t *params = json_object_get(o, "params"), *v = json_object_get(o, key);
+	struct model *M = p;
 
-	if (!v && params)
-		v = json_object_get(params, key);
-	if (!v && params && target)
-		v = json_object_get(json_object_get(params, target), key);
-	return json_is_number(v) ? v : NULL;
+	rnn_work_free(M->w);
+	rnn_free(M->m);
+	free(M);
 }
 
-/* y_shift and y_scale from meta.target_scaler: standard (mean, std),
- * minmax (min, max) or none. */
-static int read_scaler(struct trainer *R, const char *path)
+static const struct seqtrain_ops ops = {
+	"dagrun.rnn.v1", model_params, model_forward, model_backward,
+	model_predict, model_save, model_free
+};
+
+static const struct seqtrain_group groups[] = {
+	{"recurrent", "rnn."},
+	{NULL, NULL}
+};
+
+/* The network of 'shape' for the cell 'cell', from the params. */
+static int build(struct kctx *ctx, const struct seqtrain_shape *s,
+		 enum rnn_cell_kind cell, void **out)
 {
-	json_t *ts = json_object_get(R->meta, "target_scaler");
-	const char *kind = json_string_value(json_object_get(ts, "kind"));
-	const char *target = json_string_value(json_object_get(R->meta, "target"));
-	int std = kind && !strcmp(kind, "standard"), mm = kind && !strcmp(kind, "minmax");
-	json_t *a = scaler_field(ts, target, std ? "mean" : "min");
-	json_t *b = scaler_field(ts, target, std ? "std" : "max");
-
-	R->y_shift = 0;
-	R->y_scale = 1;
-	if (kind && !strcmp(kind, "none"))
-		return 0;
-	if (!(std || mm) || !a || !b) {
-		err_set(&R->err, ERR_USER, "%s: 'target_scaler' must be {\"kind\": "
-			"\"standard\", \"mean\", \"std\"}, {\"kind\": \"minmax\", \"min\", "
-			"\"max\"} or {\"kind\": \"none\"} (also under \"params\")", path);
-		return -1;
-	}
-	R->y_shift = json_number_value(a);
-	R->y_scale = std ? json_number_value(b) : json_number_value(b) - R->y_shift;
-	return 0;
-}
-
-/* 1 if meta's integer 'key' is absent or equals 'want'. */
-static int meta_agrees(json_t *meta, const char *key, size_t want)
-{
-	json_t *v = json_object_get(meta, key);
-
-	return !v || (json_is_integer(v) && json_integer_value(v) == (json_int_t)want);
-}
-
-static int load_meta(struct trainer *R)
-{
-	char *path = fs_join(R->dir, "meta.json");
-	json_t *feat;
-	json_error_t je;
-	int rc = -1;
-
-	R->meta = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-	if (!R->meta || !json_is_object(R->meta)) {
-		err_set(&R->err, ERR_USER, "%s:%d:%d: %s (expected data.preprocess's "
-			"meta.json)", path, je.line, je.column,
-			R->meta ? "not an object" : je.text);
-		goto out;
-	}
-	feat = json_object_get(R->meta, "features");
-	if (!meta_agrees(R->meta, "input_seq_len", R->T) ||
-	    !meta_agrees(R->meta, "output_seq_len", R->out) ||
-	    (json_is_array(feat) && json_array_size(feat) != R->F)) {
-		err_set(&R->err, ERR_USER, "%s: input_seq_len, output_seq_len or "
-			"features disagree with X_train.npy [n, %zu, %zu] and Y_train.npy "
-			"[n, %zu]", path, R->T, R->F, R->out);
-		goto out;
-	}
-	rc = read_scaler(R, path);
-out:
-	free(path);
-	return rc;
-}
-
-static int load_inputs(struct trainer *R)
-{
-	if (find_input(R))
-		return -1;
-	for (int k = 0; k < N_PARTS; k++)
-		if (load_part(R, k))
-			return -1;
-	if (R->part[TRAIN].n == 0 || R->part[TEST].n == 0) {
-		err_set(&R->err, ERR_USER, "'%s' has %zu training and %zu test windows "
-			"(expected at least one of each)", R->need, R->part[TRAIN].n,
-			R->part[TEST].n);
-		return -1;
-	}
-	if (R->p.seq_len >= 0 && (size_t)R->p.seq_len != R->T) {
-		err_set(&R->err, ERR_USER, "param 'input_seq_len' is %lld but the "
-			"windows of '%s' are %zu steps long", R->p.seq_len, R->need, R->T);
-		return -1;
-	}
-	return load_meta(R);
-}
-
-/* --- model and training */
-
-static void build(struct trainer *R)
-{
-	struct rnn_config cfg = {R->cell, R->p.layers, R->p.hidden, (int)R->F,
-				 (int)R->out, (int)R->T, (float)R->p.dropout};
-	size_t n = R->part[TRAIN].n, B = (size_t)R->p.batch;
+	struct rnn_config cfg = {cell, (int)kctx_int(ctx, "num_layers"),
+				 (int)kctx_int(ctx, "hidden_size"), s->features,
+				 s->outputs, s->seq_len, (float)kctx_num(ctx, "dropout")};
+	struct model *M = xcalloc(1, sizeof(*M));
+	int threads = seqtrain_threads(ctx);
 	struct rng init;
 
 	blas_set_threads(1);
-	R->m = rnn_new(&cfg);
-	rng_seed(&init, R->p.seed);
-	rnn_init(R->m, &init);
-	rng_seed(&R->shuffle_rng, R->p.seed + SEED_SHUFFLE);
-	rng_seed(&R->drop_rng, R->p.seed + SEED_DROPOUT);
-	R->w = rnn_work_new(R->m, R->p.batch, R->p.threads > 0 ? R->p.threads : 1);
-	optim_init(&R->opt, R->p.optimizer, rnn_params(R->m)->total, R->p.lr,
-		   R->p.weight_decay);
-	R->xb = tensor_alloc(B * R->T * R->F);
-	R->yb = tensor_alloc(B * R->out);
-	R->pred = tensor_alloc(B * R->out);
-	R->dy = tensor_alloc(B * R->out);
-	R->best = tensor_alloc(rnn_params(R->m)->total);
-	R->order = xmalloc(n * sizeof(size_t));
-	for (size_t i = 0; i < n; i++)
-		R->order[i] = i;
-	R->best_loss = INFINITY;
-}
-
-/* Copy the windows order[i .. i+b) of the training part into the batch. */
-static void gather(struct trainer *R, size_t i, size_t b)
-{
-	const float *x = R->part[TRAIN].x.data, *y = R->part[TRAIN].y.data;
-	size_t row = R->T * R->F;
-
-	for (size_t k = 0; k < b; k++) {
-		size_t j = R->order[i + k];
-		memcpy(R->xb + k * row, x + j * row, row * sizeof(float));
-		memcpy(R->yb + k * R->out, y + j * R->out, R->out * sizeof(float));
-	}
-}
-
-/* One optimizer step on the gathered batch of 'b' windows; its loss. */
-static double train_batch(struct trainer *R, size_t b)
-{
-	struct tensor_set *ps = rnn_params(R->m);
-	double loss;
-
-	rnn_forward(R->m, R->w, R->xb, (int)b, &R->drop_rng, R->pred);
-	loss = loss_mse(R->pred, R->yb, b * R->out, R->dy);
-	rnn_backward(R->m, R->w, R->dy);
-	if (R->p.clip > 0)
-		optim_clip_norm(ps->grad, ps->total, R->p.clip);
-	optim_step(&R->opt, ps->value, ps->grad);
-	return loss;
-}
-
-/* One pass over the training windows; the mean of the batch losses,
- * weighted by batch size. */
-static double train_epoch(struct trainer *R)
-{
-	size_t n = R->part[TRAIN].n, B = (size_t)R->p.batch;
-	double sum = 0;
-
-	if (R->p.shuffle)
-		rng_shuffle(&R->shuffle_rng, R->order, n);
-	for (size_t i = 0; i < n; i += B) {
-		size_t b = n - i < B ? n - i : B;
-		gather(R, i, b);
-		sum += train_batch(R, b) * (double)b;
-	}
-	return sum / (double)n;
-}
-
-/* Scaled predictions of part 'k' (caller frees). */
-static float *predict_part(struct trainer *R, int k)
-{
-	struct part *s = &R->part[k];
-	float *y = tensor_alloc(s->n * R->out);
-
-	rnn_predict(R->m, R->w, s->x.data, s->n, y);
-	return y;
-}
-
-/* The MSE of part 'k' (scaled, as the training loss). */
-static double eval_loss(struct trainer *R, int k)
-{
-	float *y = predict_part(R, k);
-	double loss = loss_mse(y, R->part[k].y.data, R->part[k].n * R->out, NULL);
-
-	tensor_free(y);
-	return loss;
-}
-
-static double seconds(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-/* Record epoch 'e' (from 1); keep the weights if they are the best.
- * Returns 1 when patience has run out. */
-static int end_epoch(struct trainer *R, int e, double train, double val, double dt)
-{
-	struct tensor_set *ps = rnn_params(R->m);
-	double sel = R->part[VAL].n ? val : train;
-
-	R->epochs_run = e;
-	kctx_metric(R->ctx, "train_loss", e, train);
-	if (R->part[VAL].n)
-		kctx_metric(R->ctx, "val_loss", e, val);
-	kctx_metric(R->ctx, "epoch_seconds", e, dt);
-	kctx_progress(R->ctx, (double)e / R->p.epochs, "epoch %d/%d train_loss %.6g "
-		      "val_loss %.6g (%.3f s)", e, R->p.epochs, train, val, dt);
-	if (sel < R->best_loss) {
-		R->best_loss = sel;
-		R->best_epoch = e;
-		memcpy(R->best, ps->value, ps->total * sizeof(float));
-	}
-	return R->p.patience > 0 && e - R->best_epoch >= R->p.patience;
-}
-
-static int train(struct trainer *R)
-{
-	struct tensor_set *ps = rnn_params(R->m);
-
-	if (R->part[VAL].n == 0)
-		kctx_log(R->ctx, "note: no validation windows: the best epoch is chosen "
-			 "by the training loss and val_loss is not reported");
-	for (int e = 1; e <= R->p.epochs; e++) {
-		double t0 = seconds(), train, val;
-		if (kctx_cancelled(R->ctx)) {
-			err_set(&R->err, ERR_IO, "cancelled before epoch %d", e);
-			return -1;
-		}
-		train = train_epoch(R);
-		val = R->part[VAL].n ? eval_loss(R, VAL) : NAN;
-		if (!isfinite(train)) {
-			err_set(&R->err, ERR_USER, "the training loss diverged to %g in "
-				"epoch %d (expected a finite loss: lower learning_rate, or set "
-				"clip_norm)", train, e);
-			return -1;
-		}
-		if (end_epoch(R, e, train, val, seconds() - t0)) {
-			kctx_log(R->ctx, "early stop after epoch %d: no better loss since "
-				 "epoch %d (patience %d)", e, R->best_epoch, R->p.patience);
-			break;
-		}
-	}
-	if (R->best_epoch > 0)
-		memcpy(ps->value, R->best, ps->total * sizeof(float));
+	M->m = rnn_new(&cfg);
+	rng_seed(&init, s->seed);
+	rnn_init(M->m, &init);
+	M->w = rnn_work_new(M->m, s->max_batch, threads);
+	kctx_log(ctx, "%s: %d layers of %d, %d threads (OpenBLAS %s, 1 thread each)",
+		 rnn_cell_name(cell), cfg.num_layers, cfg.hidden_size, threads, blas_core());
+	*out = M;
 	return 0;
 }
 
-/* --- outputs */
-
-static int save_model(struct trainer *R, const char *name)
+static int build_gru(struct kctx *ctx, const struct seqtrain_shape *s, void **m,
+		     struct err *err)
 {
-	char *path = fs_join(kctx_out_dir(R->ctx), name);
-	int rc = rnn_save(R->m, path, R->meta, &R->err);
-
-	free(path);
-	return rc;
+	(void)err;
+	return build(ctx, s, RNN_GRU, m);
 }
 
-static int write_metrics(struct trainer *R, const float *y, const float *p)
+static int build_lstm(struct kctx *ctx, const struct seqtrain_shape *s, void **m,
+		      struct err *err)
 {
-	size_t n = R->part[TEST].n;
-	double m[4] = {metric_rmse(y, p, n, R->out), metric_mae(y, p, n, R->out),
-		       metric_mse(y, p, n, R->out), metric_r2(y, p, n, R->out)};
-	static const char *const names[4] = {"rmse", "mae", "mse", "r2"};
-	json_t *j = json_object();
-	char *path = fs_join(kctx_out_dir(R->ctx), "metrics.json");
-	int rc = 0;
-
-	for (int i = 0; i < 4; i++) {
-		kctx_metric(R->ctx, names[i], -1, m[i]);
-		json_object_set_new(j, names[i], json_real(m[i]));
-	}
-	json_object_set_new(j, R->part[VAL].n ? "val_loss" : "train_loss",
-			    json_real(R->best_loss));
-	json_object_set_new(j, "epochs_run", json_integer(R->epochs_run));
-	json_object_set_new(j, "best_epoch", json_integer(R->best_epoch));
-	if (json_dump_file(j, path, JSON_INDENT(2) | JSON_SORT_KEYS |
-			   JSON_REAL_PRECISION(17)) < 0) {
-		err_set(&R->err, ERR_IO, "cannot write '%s'", path);
-		rc = -1;
-	}
-	kctx_log(R->ctx, "test rmse %.6g mae %.6g mse %.6g r2 %.4f (best epoch %d of %d)",
-		 m[0], m[1], m[2], m[3], R->best_epoch, R->epochs_run);
-	json_decref(j);
-	free(path);
-	return rc;
+	(void)err;
+	return build(ctx, s, RNN_LSTM, m);
 }
 
-/* Undo the target scaling of 'n' values in place. */
-static void unscale(const struct trainer *R, float *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		v[i] = (float)(v[i] * R->y_scale + R->y_shift);
-}
-
-/* predictions.npy and metrics.json, both on unscaled values. */
-static int evaluate(struct trainer *R)
-{
-	struct part *s = &R->part[TEST];
-	size_t n = s->n * R->out, shape[2] = {s->n, R->out};
-	float *pred = predict_part(R, TEST), *truth = tensor_alloc(n);
-	char *path = fs_join(kctx_out_dir(R->ctx), "predictions.npy");
-	int rc;
-
-	memcpy(truth, s->y.data, n * sizeof(float));
-	unscale(R, pred, n);
-	unscale(R, truth, n);
-	rc = npy_write(path, NPY_F4, 2, shape, pred, &R->err);
-	if (rc == 0)
-		rc = write_metrics(R, truth, pred);
-	free(path);
-	tensor_free(pred);
-	tensor_free(truth);
-	return rc;
-}
-
-static void release(struct trainer *R)
-{
-	for (int k = 0; k < N_PARTS; k++) {
-		npy_release(&R->part[k].x);
-		npy_release(&R->part[k].y);
-	}
-	json_decref(R->meta);
-	rnn_work_free(R->w);
-	rnn_free(R->m);
-	optim_release(&R->opt);
-	tensor_free(R->xb);
-	tensor_free(R->yb);
-	tensor_free(R->pred);
-	tensor_free(R->dy);
-	tensor_free(R->best);
-	free(R->order);
-}
-
-/* Remove whatever this run wrote: a failed node leaves no outputs. */
-static void remove_outputs(struct trainer *R)
-{
-	static const char *const files[] = {"model.safetensors", "init.safetensors",
-					    "metrics.json", "predictions.npy"};
-
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		char *path = fs_join(kctx_out_dir(R->ctx), files[i]);
-		remove(path);
-		free(path);
-	}
-}
+static const struct seqtrain_kernel kernels[] = {
+	[RNN_GRU] = {&ops, groups, build_gru},
+	[RNN_LSTM] = {&ops, groups, build_lstm},
+};
 
 int recurrent_run(struct kctx *ctx, enum rnn_cell_kind cell)
 {
-	struct trainer R;
-	int rc;
-
-	memset(&R, 0, sizeof(R));
-	R.ctx = ctx;
-	R.cell = cell;
-	err_init(&R.err);
-	parse_params(&R);
-	rc = load_inputs(&R);
-	if (rc == 0) {
-		build(&R);
-		kctx_log(ctx, "%s: %d layers of %d, %zu train / %zu val / %zu test "
-			 "windows of %zu x %zu, %d threads (OpenBLAS %s, 1 thread each)",
-			 rnn_cell_name(cell), R.p.layers, R.p.hidden, R.part[TRAIN].n,
-			 R.part[VAL].n, R.part[TEST].n, R.T, R.F,
-			 R.p.threads > 0 ? R.p.threads : 1, blas_core());
-		rc = R.p.save_init ? save_model(&R, "init.safetensors") : 0;
-	}
-	if (rc == 0)
-		rc = train(&R);
-	if (rc == 0)
-		rc = save_model(&R, "model.safetensors");
-	if (rc == 0)
-		rc = evaluate(&R);
-	if (rc) {
-		remove_outputs(&R);
-		rc = kctx_fail(ctx, user_error(&R), "%s", R.err.msg);
-	}
-	release(&R);
-	return rc;
+	return seqtrain_run(ctx, &kernels[cell]);
 }

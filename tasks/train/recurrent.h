@@ -1,7 +1,8 @@
-/* recurrent: the sequence trainer shared by train.gru and train.lstm.
+/* recurrent: train.gru and train.lstm, the recurrent engine (rnn.h) in
+ * the sequence trainer (seqtrain.h).
  *
- * The two kernels are this trainer with another cell: the same params,
- * inputs, outputs and loop.  See recurrent.c for the contract. */
+ * The two kernels are one with another cell: the same params, inputs,
+ * outputs and loop.  See seqtrain.c for the contract. */
 #ifndef DAGRUN_TRAIN_RECURRENT_H
 #define DAGRUN_TRAIN_RECURRENT_H
 
