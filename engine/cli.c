@@ -13,6 +13,7 @@
 #include "plan.h"
 #include "quick.h"
 #include "registry.h"
+#include "forecaster.h"
 #include "report.h"
 #include "sched.h"
 #include "state.h"
@@ -860,6 +861,50 @@ static int cmd_report(struct cli *c)
 	return rc < 0 ? report(&err) : 0;
 }
 
+/* predict NAME[@ALIAS] FILE.csv [-o OUT.csv]: the registry's model on a
+ * CSV, its own preprocessing applied (forecaster.h). */
+static int cmd_predict(struct cli *c)
+{
+	struct state *st = NULL;
+	struct store store = {0};
+	struct hash outputs;
+	struct err err;
+	char *root, *model = NULL, *dir = NULL;
+	int64_t version;
+	int rc;
+
+	if (c->n_args != 2)
+		return usage_error("%s", "usage: dagrun predict NAME[@ALIAS] FILE.csv "
+				   "[-o OUT.csv]");
+	err_init(&err);
+	root = cwd_root();
+	rc = open_state(c, root, &st, &store, &err);
+	free(root);
+	if (rc == 0)
+		rc = registry_resolve(state_db(st), c->args[0], &model, &version,
+				      &outputs, &err);
+	if (rc == 0) {
+		dir = xasprintf("%s/tmp/%d-predict", state_dir(st), (int)getpid());
+		fs_remove_tree(dir, &err);
+		rc = store_link_dir(&store, &outputs, dir, &err);
+	}
+	if (rc == 0)
+		rc = forecaster_predict_csv(dir, c->args[1], c->output, &err);
+	if (rc == 0 && c->output && !c->quiet)
+		fprintf(stderr, "%s v%lld: wrote %s\n", model, (long long)version,
+			c->output);
+	if (dir) {
+		struct err ignored;
+		err_init(&ignored);
+		fs_remove_tree(dir, &ignored);
+	}
+	free(dir);
+	free(model);
+	store_close(&store);
+	state_close(st);
+	return rc < 0 ? report(&err) : 0;
+}
+
 static int cmd_help(struct cli *c)
 {
 	const struct kernel *const *ks;
@@ -912,7 +957,7 @@ int cli_main(int argc, char **argv)
 {
 	static const char *const commands[] = {
 		"run", "explain", "runs", "show", "dag", "metrics", "gc", "help",
-		"version", "models", "promote", "rollback", "report",
+		"version", "models", "promote", "rollback", "predict", "report",
 		NULL
 	};
 	struct cli c;
@@ -956,6 +1001,8 @@ int cli_main(int argc, char **argv)
 		rc = cmd_report(&c);
 	} else if (!strcmp(cmd, "gc")) {
 		rc = cmd_gc(&c);
+	} else if (!strcmp(cmd, "predict")) {
+		rc = cmd_predict(&c);
 	} else if (!strcmp(cmd, "models") || !strcmp(cmd, "promote") ||
 		   !strcmp(cmd, "rollback")) {
 		rc = cmd_registry(&c, cmd);

@@ -12,7 +12,9 @@ extern const struct kernel kernel_baseline_seasonal_naive;
 extern const struct kernel kernel_data_load;
 extern const struct kernel kernel_data_preprocess;
 extern const struct kernel kernel_drift_report;
+extern const struct kernel kernel_eval_backtest;
 extern const struct kernel kernel_eval_promote;
+extern const struct kernel kernel_infer_batch;
 extern const struct kernel kernel_train_encoder_lstm;
 extern const struct kernel kernel_train_gru;
 extern const struct kernel kernel_train_holt_winters;
@@ -29,7 +31,9 @@ static const struct kernel *const kernels[] = {
 	&kernel_data_load,
 	&kernel_data_preprocess,
 	&kernel_drift_report,
+	&kernel_eval_backtest,
 	&kernel_eval_promote,
+	&kernel_infer_batch,
 	&kernel_train_encoder_lstm,
 	&kernel_train_gru,
 	&kernel_train_holt_winters,

@@ -403,6 +403,7 @@ struct slice {
 struct rnn_work {
 	int n;                       /* slices: threads */
 	struct slice *s;
+	int predict_only;            /* rnn_work_new_predict(): no training buffers */
 	/* rnn_predict: the packed weights of the model of config 'inf_cfg'
 	 * whose parameters were 'inf_from' (NULL: none yet) */
 	struct infer *inf;
@@ -412,17 +413,25 @@ struct rnn_work {
 
 static void infer_forget(struct rnn_work *w);
 
+/* What every slice has: its sizes, its time-major input, its (empty)
+ * table of layer buffers. */
+static void slice_frame(const struct rnn *m, struct slice *sl, int max_batch)
+{
+	sl->max_batch = max_batch;
+	sl->seq_len = m->cfg.seq_len;
+	sl->hidden = m->cfg.hidden_size;
+	sl->layers = m->cfg.num_layers;
+	sl->x = tensor_alloc((size_t)sl->seq_len * (size_t)max_batch *
+			     (size_t)m->cfg.input_size);
+	sl->L = xcalloc((size_t)sl->layers, sizeof(*sl->L));
+}
+
 static void slice_alloc(const struct rnn *m, struct slice *sl, int max_batch)
 {
 	size_t B = (size_t)max_batch, T = (size_t)m->cfg.seq_len;
 	size_t H = (size_t)m->cfg.hidden_size, GH = (size_t)m->cell->gates * H;
 
-	sl->max_batch = max_batch;
-	sl->seq_len = m->cfg.seq_len;
-	sl->hidden = m->cfg.hidden_size;
-	sl->layers = m->cfg.num_layers;
-	sl->x = tensor_alloc(T * B * (size_t)m->cfg.input_size);
-	sl->L = xcalloc((size_t)sl->layers, sizeof(*sl->L));
+	slice_frame(m, sl, max_batch);
 	for (int l = 0; l < sl->layers; l++) {
 		struct layer_buf *lb = &sl->L[l];
 		lb->gate = tensor_alloc(T * B * GH);
@@ -463,17 +472,51 @@ static void slice_release(struct slice *sl)
 	tensor_free(sl->own_grad);
 }
 
-struct rnn_work *rnn_work_new(const struct rnn *m, int max_batch, int threads)
+/* A workspace of 'threads' slices, each made by 'alloc'. */
+static struct rnn_work *work_new(const struct rnn *m, int max_batch, int threads,
+				 void (*alloc)(const struct rnn *, struct slice *, int))
 {
 	struct rnn_work *w = xcalloc(1, sizeof(*w));
 
 	assert(max_batch >= 1 && threads >= 1);
 	w->n = threads < max_batch ? threads : max_batch;
 	w->s = xcalloc((size_t)w->n, sizeof(*w->s));
-	for (int k = 0; k < w->n; k++) {
-		slice_alloc(m, &w->s[k], (max_batch + w->n - 1) / w->n);
-		w->s[k].own_grad = k > 0 ? tensor_alloc(m->p.total) : NULL;
+	for (int k = 0; k < w->n; k++)
+		alloc(m, &w->s[k], (max_batch + w->n - 1) / w->n);
+	return w;
+}
+
+struct rnn_work *rnn_work_new(const struct rnn *m, int max_batch, int threads)
+{
+	struct rnn_work *w = work_new(m, max_batch, threads, slice_alloc);
+
+	for (int k = 1; k < w->n; k++)
+		w->s[k].own_grad = tensor_alloc(m->p.total);
+	return w;
+}
+
+/* The buffers rnn_predict() uses and no more: the input in time-major
+ * order, and per layer two steps of h and c (the step before, this step);
+ * one step of gates and of recurrent products, shared by the layers. */
+static void slice_alloc_predict(const struct rnn *m, struct slice *sl, int max_batch)
+{
+	size_t B = (size_t)max_batch;
+	size_t H = (size_t)m->cfg.hidden_size, GH = (size_t)m->cell->gates * H;
+
+	slice_frame(m, sl, max_batch);
+	for (int l = 0; l < sl->layers; l++) {
+		sl->L[l].h = tensor_alloc(2 * B * H);
+		sl->L[l].c = m->cfg.cell == RNN_LSTM ? tensor_alloc(2 * B * H) : NULL;
 	}
+	sl->L[0].gate = tensor_alloc(B * GH);
+	sl->gh = tensor_alloc(B * GH);
+}
+
+struct rnn_work *rnn_work_new_predict(const struct rnn *m, int max_batch, int threads)
+{
+	struct rnn_work *w = work_new(m, max_batch, threads, slice_alloc_predict);
+
+	w->predict_only = 1;
 	return w;
 }
 
@@ -650,7 +693,7 @@ void rnn_forward(struct rnn *m, struct rnn_work *w, const float *x, int batch,
 	size_t row = (size_t)m->cfg.seq_len * (size_t)m->cfg.input_size;
 	int dropped = drop && m->cfg.dropout > 0 && m->cfg.num_layers > 1;
 
-	assert(batch >= 1 && batch <= w->n * w->s[0].max_batch);
+	assert(batch >= 1 && batch <= w->n * w->s[0].max_batch && !w->predict_only);
 	split_rows(w, batch);
 	for (int k = 0; k < w->n; k++) {
 		struct slice *sl = &w->s[k];
@@ -722,6 +765,7 @@ static void slice_backward(struct rnn *m, struct slice *sl)
 
 void rnn_backward(struct rnn *m, struct rnn_work *w, const float *dy)
 {
+	assert(!w->predict_only);
 	for (int k = 0; k < w->n; k++) {
 		struct slice *sl = &w->s[k];
 		sl->grad = k == 0 ? m->p.grad : sl->own_grad;
@@ -745,7 +789,7 @@ void rnn_backward(struct rnn *m, struct rnn_work *w, const float *dy)
  * rnn_predict() computes every element of its products as one chain of
  * fused multiply-adds over k, in order, from zero:
  *   c = fma(a[K-1], b[K-1], ... fma(a[1], b[1], fma(a[0], b[0], 0)))
- * whatever the row's neighbours.  Three tile kernels compute that chain
+ * whatever the row's neighbours.  Three sets of kernels compute that chain
  * (AVX-512, AVX2 with FMA, and portable C with fmaf), so they agree to the
  * bit; the widest the CPU has is used, or the one named by the environment
  * variable DAGRUN_RNN_ISA (avx512, avx2, generic: for tests and benches;
@@ -996,34 +1040,57 @@ static void infer_release(struct infer *inf, int layers)
 	tensor_free(inf->head.p);
 }
 
-/* The forward pass of 'sl->batch' rows without dropout, as slice_forward()
- * computes it but for the products (and so the rounding) above. */
-static void slice_infer(struct rnn *m, struct slice *sl, float *scratch)
+/* Layer 'l' at step 't' of 'sl->batch' rows, from its input 'in' (row
+ * width 'in_size'): h and c ping-pong between the two steps a slice keeps
+ * (a training workspace holds more, and the first two serve). */
+static void infer_step(struct rnn *m, struct slice *sl, int l, int t,
+		       const float *in, int in_size, float *scratch)
 {
 	const struct infer *inf = sl->inf;
-	int B = sl->batch, H = sl->hidden, GH = m->cell->gates * H, T = sl->seq_len;
+	struct layer_buf *lb = &sl->L[l];
+	struct tensor *p = layer_params(m, l);
+	size_t BH = (size_t)sl->batch * (size_t)sl->hidden;
+	int GH = m->cell->gates * sl->hidden, now = t % 2, before = 1 - now;
+	struct step s = {
+		.batch = sl->batch, .hidden = sl->hidden,
+		.b_ih = p[2].v, .b_hh = p[3].v,
+		.gate = sl->L[0].gate, .gh = sl->gh,
+		.h_prev = lb->h + (size_t)before * BH, .h = lb->h + (size_t)now * BH,
+		.c_prev = lb->c ? lb->c + (size_t)before * BH : NULL,
+		.c = lb->c ? lb->c + (size_t)now * BH : NULL,
+	};
+
+	packed_gemm(inf, in, sl->batch, in_size, &inf->ih[l], sl->L[0].gate, GH, scratch);
+	if (t == 0)   /* h_0 = 0, c_0 = 0 */
+		memset(sl->gh, 0, (size_t)sl->batch * (size_t)GH * sizeof(float));
+	else
+		packed_gemm(inf, s.h_prev, sl->batch, sl->hidden, &inf->hh[l], sl->gh, GH,
+			    scratch);
+	if (t == 0) {
+		memset(lb->h + (size_t)before * BH, 0, BH * sizeof(float));
+		if (lb->c)
+			memset(lb->c + (size_t)before * BH, 0, BH * sizeof(float));
+	}
+	m->cell->infer(&s);
+}
+
+/* The forward pass of 'sl->batch' rows without dropout, as slice_forward()
+ * computes it but for the products (and so the rounding) above, and step
+ * by step through every layer, so that a slice keeps two steps of state
+ * whatever the sequence's length. */
+static void slice_infer(struct rnn *m, struct slice *sl, float *scratch)
+{
+	int B = sl->batch, H = sl->hidden, T = sl->seq_len, F = m->cfg.input_size;
 	int out = m->cfg.output_size, L = sl->layers;
 	const float *bias = head_params(m)[1].v, *last;
 
-	to_time_major(sl, sl->in, m->cfg.input_size);
-	for (int l = 0; l < L; l++) {
-		int in = layer_in(m, l);
-		memset(sl->L[l].h, 0, (size_t)B * (size_t)H * sizeof(float));
-		if (sl->L[l].c)
-			memset(sl->L[l].c, 0, (size_t)B * (size_t)H * sizeof(float));
-		for (int t = 0; t < T; t++) {
-			struct step s = layer_step(m, sl, l, t);
-			packed_gemm(inf, layer_input(sl, l) + (size_t)t * B * in, B, in,
-				    &inf->ih[l], s.gate, GH, scratch);
-			if (t == 0)
-				memset(sl->gh, 0, (size_t)B * (size_t)GH * sizeof(float));
-			else
-				packed_gemm(inf, s.h_prev, B, H, &inf->hh[l], sl->gh, GH, scratch);
-			m->cell->infer(&s);
-		}
-	}
-	last = sl->L[L - 1].h + (size_t)T * (size_t)B * (size_t)H;
-	packed_gemm(inf, last, B, H, &inf->head, sl->out, out, scratch);
+	to_time_major(sl, sl->in, F);
+	for (int t = 0; t < T; t++)
+		for (int l = 0; l < L; l++)
+			infer_step(m, sl, l, t, l ? sl->L[l - 1].h + (size_t)(t % 2) * B * H :
+				   sl->x + (size_t)t * B * F, l ? H : F, scratch);
+	last = sl->L[L - 1].h + (size_t)((T - 1) % 2) * B * H;
+	packed_gemm(sl->inf, last, B, H, &sl->inf->head, sl->out, out, scratch);
 	for (int b = 0; b < B; b++)
 		for (int k = 0; k < out; k++)
 			sl->out[(size_t)b * out + k] += bias[k];

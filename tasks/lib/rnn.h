@@ -79,6 +79,11 @@ void rnn_init(struct rnn *m, struct rng *r);
  * per-step products are too small to split again.  Free with
  * rnn_work_free(). */
 struct rnn_work *rnn_work_new(const struct rnn *m, int max_batch, int threads);
+/* A workspace for rnn_predict() only: none of the buffers of training
+ * (the activations of every step, gradients, dropout masks), so a few
+ * times less memory; rnn_forward() and rnn_backward() refuse it (assert). */
+struct rnn_work *rnn_work_new_predict(const struct rnn *m, int max_batch,
+				      int threads);
 void rnn_work_free(struct rnn_work *w);
 
 /* Forward 'batch' windows 'x' [batch, seq_len, input_size] into 'y'

@@ -14,4 +14,4 @@ static const char doc[] =
 	"meta in its metadata), metrics.json (test rmse, mae, mse, r2 on "
 	"inverse-scaled values) and predictions.npy.";
 
-const struct kernel kernel_train_lstm = {"train.lstm", 1, recurrent_params, doc, run};
+const struct kernel kernel_train_lstm = {"train.lstm", 2, recurrent_params, doc, run};
