@@ -56,7 +56,10 @@ test: check-deps dagrun build/asan/dagrun $(UNIT_BIN)
 	@tests/run.sh $(UNIT_BIN)
 
 run: check-deps dagrun
-	./dagrun pipelines/full.yaml && ./dagrun show last
+	./dagrun pipelines/full.yaml && ./dagrun show last && \
+	./dagrun report last -o state/report.html && ./dagrun models forecaster && \
+	echo "results: state/report.html (open it in a browser), dagrun show last," && \
+	echo "dagrun metrics last --rank rmse, dagrun models; predictions: dagrun show last predict"
 
 # Installs the build and test dependencies on Debian (idempotent).
 deps: deps-build
