@@ -61,10 +61,12 @@ run_dagrun pipelines/p.yaml
 expect "a 404: exit 2" [ "$RC" -eq 2 ]
 expect "... naming the URL and the status" contains "$ERR" "missing.csv': HTTP 404"
 
-pipeline "http://127.0.0.1:1/nothing.csv"
+# a port nothing listens on: one the kernel just handed out and took back
+FREE=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+pipeline "http://127.0.0.1:$FREE/nothing.csv"
 run_dagrun pipelines/p.yaml
 expect "no server and no copy: exit 3" [ "$RC" -eq 3 ]
-expect "... naming the URL" contains "$ERR" "cannot fetch 'http://127.0.0.1:1/nothing.csv'"
+expect "... naming the URL" contains "$ERR" "cannot fetch 'http://127.0.0.1:$FREE/nothing.csv'"
 
 pipeline "ftp://example.com/x.csv"
 run_dagrun pipelines/p.yaml
