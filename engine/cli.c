@@ -13,6 +13,7 @@
 #include "plan.h"
 #include "quick.h"
 #include "registry.h"
+#include "serve.h"
 #include "forecaster.h"
 #include "report.h"
 #include "sched.h"
@@ -59,6 +60,7 @@ static const char usage_text[] =
 	"       dagrun events [--run RUN] [--name NAME] [--pending] [--failed] [--limit N]\n"
 	"       dagrun events deliver [--now] [--max-attempts N]\n"
 	"       dagrun webhooks [list] | add URL [--events a,b] [--secret-env VAR] | rm ID\n"
+	"       dagrun serve [--port P] [--host H] [--workers N] [--queue-max N] ... (serve --help)\n"
 	"       dagrun help [TASK] | version\n"
 	"\n"
 	"options:\n"
@@ -953,6 +955,24 @@ static int cmd_events(int argc, char **argv)
 	return rc < 0 ? report(&err) : rc;
 }
 
+/* `serve` parses its own options (serve.h); a --state among them
+ * overrides the default folder passed here. */
+static int cmd_serve(int argc, char **argv)
+{
+	struct cli c;
+	struct err err;
+	char *root = cwd_root(), *dir;
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	dir = state_path(&c, root);
+	err_init(&err);
+	rc = serve_main(argc, argv, dir, &err);
+	free(dir);
+	free(root);
+	return rc < 0 ? report(&err) : rc;
+}
+
 int cli_main(int argc, char **argv)
 {
 	static const char *const commands[] = {
@@ -966,6 +986,8 @@ int cli_main(int argc, char **argv)
 
 	if (argc > 1 && (!strcmp(argv[1], "events") || !strcmp(argv[1], "webhooks")))
 		return cmd_events(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "serve"))
+		return cmd_serve(argc - 1, argv + 1);
 	memset(&c, 0, sizeof(c));
 	c.jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (c.jobs < 1)

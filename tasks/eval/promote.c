@@ -49,7 +49,7 @@ static const struct param_spec params[] = {
 	{"min_improvement", PT_NUM, "0", 0, 1, NULL,
 	 "the relative score improvement over the alias's current holder "
 	 "needed to take the alias (0.05: 5% lower); else the holder keeps it"},
-	{"challenger", PT_STR, "\"challenger\"", 0, 0, NULL,
+	{"challenger", PT_ANY, "\"challenger\"", 0, 0, NULL,
 	 "the alias the runner-up takes (or the winner, when it does not clear "
 	 "min_improvement); null: none"},
 	{"shadow", PT_BOOL, "false", 0, 0, NULL,
@@ -371,6 +371,12 @@ static int run(struct kctx *ctx)
 	if (n == 0)
 		return kctx_fail(ctx, KERNEL_EUSER, "eval.promote needs the trained "
 				 "models to compare (needs: [...])");
+	{
+		json_t *ch = json_object_get(kctx_params(ctx), "challenger");
+		if (!json_is_null(ch) && !(json_is_string(ch) && json_string_length(ch)))
+			return kctx_fail(ctx, KERNEL_EUSER, "challenger: expected an "
+					 "alias name or null (no challenger)");
+	}
 	if (json_object_size(weights) == 0)
 		return kctx_fail(ctx, KERNEL_EUSER, "weights: expected at least one "
 				 "metric, e.g. {rmse: 0.5, mae: 0.3, mse: 0.2}");

@@ -15,7 +15,7 @@
 cd "$(dirname "$0")/../.." || exit 3
 SECS=${1:-60}
 [ $# -gt 0 ] && shift
-TARGETS=${*:-"fuzz_pipeline fuzz_csv fuzz_npy fuzz_lua_config fuzz_safetensors"}
+TARGETS=${*:-"fuzz_pipeline fuzz_csv fuzz_npy fuzz_lua_config fuzz_safetensors fuzz_serve_request"}
 CC=${FUZZ_CC:-clang}
 PKGS="yaml-0.1 lua5.4 sqlite3 jansson libgit2 libcurl openblas libcrypto liblbfgs"
 OUT=build/fuzz
@@ -37,6 +37,11 @@ src_fuzz_lua_config="engine/luabox.c engine/fs.c $COMMON"
 src_fuzz_pipeline="engine/pipeline.c engine/dag.c engine/fs.c engine/hash.c
 	engine/kernel.c engine/kctx.c engine/luabox.c engine/strmap.c
 	engine/subst.c $COMMON tasks/registry.c $(ls tasks/*/*.c | sort)"
+# fuzz_serve_request loads a model with tasks/lib/forecaster.c, which
+# reaches most of the shared numeric code: all of tasks/lib (and kctx.c,
+# which its training helpers report through), for the same reason.
+src_fuzz_serve_request="engine/serve_body.c engine/serve_split.c engine/fs.c engine/kctx.c
+	$COMMON $(ls tasks/lib/*.c | sort)"
 
 if ! command -v "$CC" >/dev/null 2>&1; then
 	echo "fuzz: '$CC' not found (apt-get install -y clang-14 libclang-rt-14-dev)"
@@ -164,6 +169,27 @@ DICT
 "\"I64\""
 "\"BF16\""
 "\"U8\""
+DICT
+	cat > "$SCRATCH/fuzz_serve_request.dict" <<'DICT'
+"{\"rows\": ["
+"\"timestamp\""
+"\"t\""
+"\"a\""
+"\"OT\""
+"null"
+"true"
+"1e308"
+"-0"
+"\"2024-01-01T00:00:00Z\""
+"\"2024-01-01 01:00:00\""
+"\"1700000000\""
+"timestamp,a,OT"
+"t,a,OT"
+"2024-01-01T02:00:00+02:00"
+"\x0d\x0a"
+"application/json"
+"text/csv"
+"production=90,challenger=10"
 DICT
 	cat > "$SCRATCH/fuzz_csv.dict" <<'DICT'
 "\"\""

@@ -149,6 +149,17 @@ expect "must_beat without its baseline: exit 2" [ "$RC" -eq 2 ]
 expect "... naming what to add" contains "$ERR$OUT" "no baseline.persistence node is among the needs"
 expect "... and nothing is registered" [ "$(versions)" = "$before" ]
 
+# challenger: null gives the runner-up no alias
+NEEDS="a, b"
+pipeline pipelines/noch.yaml "model: noch, must_beat: [], challenger: null" "$(node a test 0.6 0.6 0.6)" "$(node b test 0.5 0.5 0.5)"
+run_dagrun pipelines/noch.yaml
+expect "challenger: null is accepted" [ "$RC" -eq 0 ]
+expect "... and no challenger alias is set" [ "$(q "SELECT count(*) FROM aliases WHERE model = 'noch'")" = 1 ]
+pipeline pipelines/badch.yaml "model: badch, must_beat: [], challenger: 3" "$(node a test 0.6 0.6 0.6)" "$(node b test 0.5 0.5 0.5)"
+run_dagrun pipelines/badch.yaml
+expect "challenger: 3 exits 2" [ "$RC" -eq 2 ]
+before=$(versions)
+
 # a failed evaluation registers nothing
 pipeline pipelines/fail.yaml "model: f, must_beat: []" "$(node a test 0.6 0.6 0.6)" "  b: {cmd: \"echo no metrics > \$DAGRUN_OUT/x\"}"
 run_dagrun pipelines/fail.yaml

@@ -1,0 +1,444 @@
+/* Unit tests for the parts of `dagrun serve` that stand alone: the traffic
+ * split (parsing, shares, stickiness, fallback), the Prometheus text of
+ * the counters, the worker pool's backpressure and deadlines, and the
+ * request bodies (JSON and CSV) read for a small baseline model, with the
+ * answer's JSON.  The server itself is tested by
+ * tests/integration/t_serve.sh. */
+#include "test.h"
+#include "tmpdir.h"
+
+#include "serve_body.h"
+#include "serve_metrics.h"
+#include "serve_pool.h"
+#include "serve_split.h"
+#include "strbuf.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- split --------------------------------------------------------------- */
+
+TEST(split_parse_rejects_bad_lists)
+{
+	static const char *const bad[] = {
+		"production", "a=", "=1", "a=x", "a=1,a=2", "a=0", "a=20000",
+		"a=1,", "a=-1", "a=1.5"
+	};
+	struct serve_split s;
+	struct err e;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err_init(&e);
+		ASSERT_EQ(serve_split_parse(bad[i], &s, &e), -1);
+		ASSERT_EQ(e.kind, ERR_USER);
+		ASSERT_CONTAINS(e.msg, "--split");
+		serve_split_release(&s);
+	}
+	err_init(&e);
+	ASSERT_EQ(serve_split_parse("production=90,challenger=10", &s, &e), 0);
+	ASSERT_EQ(s.n, 2);
+	ASSERT_EQ(s.total, 100);
+	ASSERT_STREQ(s.alias[1], "challenger");
+	serve_split_release(&s);
+}
+
+static int all_present(void *arg, const char *alias)
+{
+	(void)arg;
+	(void)alias;
+	return 1;
+}
+
+static int no_challenger(void *arg, const char *alias)
+{
+	(void)arg;
+	return strcmp(alias, "challenger") != 0;
+}
+
+TEST(split_shares_and_stickiness)
+{
+	struct serve_split s;
+	struct err e;
+	int challenger = 0;
+	char key[32];
+
+	err_init(&e);
+	ASSERT_EQ(serve_split_parse("production=90,challenger=10", &s, &e), 0);
+	for (uint64_t i = 0; i < 10000; i++)
+		challenger += !strcmp(serve_split_pick(&s, serve_split_point(&s, NULL, 0, i),
+						       all_present, NULL), "challenger");
+	ASSERT(challenger > 900 && challenger < 1100);
+	for (int i = 0; i < 100; i++) {
+		unsigned p;
+		snprintf(key, sizeof(key), "user-%d", i);
+		p = serve_split_point(&s, key, strlen(key), (uint64_t)i);
+		/* the sequence number does not matter when there is a key */
+		ASSERT_EQ(serve_split_point(&s, key, strlen(key), 12345), p);
+		ASSERT(p < 100);
+	}
+	/* the challenger's share falls to the next present alias */
+	ASSERT_STREQ(serve_split_pick(&s, 95, no_challenger, NULL), "production");
+	ASSERT_STREQ(serve_split_pick(&s, 5, no_challenger, NULL), "production");
+	ASSERT_STREQ(serve_split_pick(&s, 95, all_present, NULL), "challenger");
+	serve_split_release(&s);
+}
+
+/* ---- metrics ------------------------------------------------------------- */
+
+TEST(metrics_render_counters_histogram_labels)
+{
+	struct serve_metrics *m = serve_metrics_new();
+	struct strbuf sb;
+	const char *l[] = {"model", "a\"b\\c\nd", NULL};
+
+	serve_metrics_request(m, SERVE_EP_PREDICT, 200, 0.0003);
+	serve_metrics_request(m, SERVE_EP_PREDICT, 200, 0.003);
+	serve_metrics_request(m, SERVE_EP_PREDICT, 429, 0.00005);
+	serve_metrics_request(m, SERVE_EP_MODELS, 503, 20);
+	serve_metrics_event(m, SERVE_EV_REJECTED);
+	serve_metrics_labelled(m, SERVE_LB_SPLIT, "forecaster", "production");
+	serve_metrics_labelled(m, SERVE_LB_SPLIT, "forecaster", "production");
+	ASSERT_EQ(serve_metrics_count(m, SERVE_EP_PREDICT, 200), 2);
+	sb_init(&sb);
+	serve_metrics_render(m, &sb);
+	serve_metrics_sample(&sb, "x", l, 1.5);
+	ASSERT_CONTAINS(sb.buf, "# TYPE dagrun_serve_requests_total counter\n");
+	ASSERT_CONTAINS(sb.buf, "dagrun_serve_requests_total{endpoint=\"predict\",code=\"200\"} 2\n");
+	ASSERT_CONTAINS(sb.buf, "dagrun_serve_errors_total{endpoint=\"predict\",class=\"client\"} 1\n");
+	ASSERT_CONTAINS(sb.buf, "dagrun_serve_errors_total{endpoint=\"models\",class=\"server\"} 1\n");
+	/* cumulative buckets: 50 us, 300 us, 3 ms */
+	ASSERT_CONTAINS(sb.buf, "dagrun_serve_request_duration_seconds_bucket{endpoint=\"predict\",le=\"0.0001\"} 1\n");
+	ASSERT_CONTAINS(sb.buf, "dagrun_serve_request_duration_seconds_bucket{endpoint=\"predict\",le=\"0.0005\"} 2\n");
+	ASSERT_CONTAINS(sb.buf, "dagrun_serve_request_duration_seconds_bucket{endpoint=\"predict\",le=\"0.005\"} 3\n");
+	ASSERT_CONTAINS(sb.buf, "dagrun_serve_request_duration_seconds_bucket{endpoint=\"models\",le=\"10\"} 0\n");
+	ASSERT_CONTAINS(sb.buf, "dagrun_serve_request_duration_seconds_bucket{endpoint=\"models\",le=\"+Inf\"} 1\n");
+	ASSERT_CONTAINS(sb.buf, "dagrun_serve_request_duration_seconds_count{endpoint=\"predict\"} 3\n");
+	ASSERT(!strstr(sb.buf, "endpoint=\"healthz\",le="));   /* no requests: left out */
+	ASSERT_CONTAINS(sb.buf, "dagrun_serve_queue_rejections_total 1\n");
+	ASSERT_CONTAINS(sb.buf, "dagrun_serve_split_requests_total{model=\"forecaster\",alias=\"production\"} 2\n");
+	ASSERT_CONTAINS(sb.buf, "x{model=\"a\\\"b\\\\c\\nd\"} 1.5\n");
+	sb_release(&sb);
+	serve_metrics_free(m);
+}
+
+/* ---- pool ---------------------------------------------------------------- */
+
+struct tjob {
+	struct serve_job base;
+	int sleep_ms;
+	atomic_int ran, ended, after, freed_flag;
+	atomic_int how;
+};
+
+static atomic_int n_freed;
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+
+	nanosleep(&ts, NULL);
+}
+
+static void t_run(struct serve_job *j)
+{
+	struct tjob *t = (struct tjob *)j;
+
+	sleep_ms(t->sleep_ms);
+	atomic_fetch_add(&t->ran, 1);
+}
+
+static void t_end(struct serve_job *j, enum serve_job_end how)
+{
+	struct tjob *t = (struct tjob *)j;
+
+	atomic_fetch_add(&t->ended, 1);
+	atomic_store(&t->how, (int)how);
+}
+
+static void t_after(struct serve_job *j)
+{
+	atomic_fetch_add(&((struct tjob *)j)->after, 1);
+}
+
+static void t_free(struct serve_job *j)
+{
+	(void)j;
+	atomic_fetch_add(&n_freed, 1);
+}
+
+static void tjob_init(struct tjob *t, int sleep, int deadline_ms)
+{
+	memset(t, 0, sizeof(*t));
+	t->sleep_ms = sleep;
+	serve_job_init(&t->base, t_run, t_end, t_after, t_free,
+		       serve_pool_now() + (int64_t)deadline_ms * 1000000);
+}
+
+static void wait_ended(struct tjob *t)
+{
+	for (int i = 0; i < 400 && !serve_job_ended(&t->base); i++)
+		sleep_ms(5);
+}
+
+TEST(pool_bounded_queue_refuses_when_full)
+{
+	struct err e;
+	struct serve_pool *p;
+	struct tjob jobs[3];
+	int queued, running;
+
+	err_init(&e);
+	p = serve_pool_new(1, 2, 2, &e);
+	ASSERT(p);
+	for (int i = 0; i < 3; i++) {
+		tjob_init(&jobs[i], 100, 10000);
+		ASSERT_EQ(serve_pool_reserve(p), 0);
+		serve_pool_commit(p, &jobs[i].base);
+		if (i == 0)
+			sleep_ms(30);   /* the worker takes the first */
+	}
+	ASSERT_EQ(serve_pool_reserve(p), -1);   /* 1 running, 2 waiting */
+	serve_pool_stats(p, &queued, &running);
+	ASSERT_EQ(queued, 2);
+	ASSERT_EQ(running, 1);
+	for (int i = 0; i < 3; i++) {
+		wait_ended(&jobs[i]);
+		ASSERT_EQ(atomic_load(&jobs[i].how), SERVE_JOB_DONE);
+	}
+	ASSERT_EQ(serve_pool_reserve(p), 0);
+	serve_pool_unreserve(p);
+	serve_pool_free(p);
+	for (int i = 0; i < 3; i++) {
+		ASSERT_EQ(atomic_load(&jobs[i].ended), 1);
+		ASSERT_EQ(atomic_load(&jobs[i].after), 1);
+		serve_job_release(&jobs[i].base);
+	}
+}
+
+TEST(pool_deadline_ends_a_job_once)
+{
+	struct err e;
+	struct serve_pool *p;
+	struct tjob slow, waiting;
+	int64_t t0;
+
+	atomic_store(&n_freed, 0);
+	err_init(&e);
+	p = serve_pool_new(1, 4, 1, &e);
+	ASSERT(p);
+	tjob_init(&slow, 800, 40);      /* expires while it runs */
+	tjob_init(&waiting, 0, 60);     /* expires while it waits */
+	t0 = serve_pool_now();
+	serve_pool_reserve(p);
+	serve_pool_commit(p, &slow.base);
+	serve_pool_reserve(p);
+	serve_pool_commit(p, &waiting.base);
+	wait_ended(&slow);
+	wait_ended(&waiting);
+	ASSERT(serve_pool_now() - t0 < 600 * 1000000LL);   /* not after the run */
+	ASSERT_EQ(atomic_load(&slow.how), SERVE_JOB_EXPIRED);
+	ASSERT_EQ(atomic_load(&waiting.how), SERVE_JOB_EXPIRED);
+	/* the caller lets go while the slow run goes on: nothing is freed
+	 * under the worker */
+	serve_job_release(&slow.base);
+	serve_job_release(&waiting.base);
+	ASSERT_EQ(atomic_load(&n_freed), 1);     /* 'waiting': dropped, never run */
+	ASSERT_EQ(atomic_load(&waiting.ran), 0);
+	serve_pool_free(p);
+	ASSERT_EQ(atomic_load(&n_freed), 2);
+	ASSERT_EQ(atomic_load(&slow.ran), 1);
+	ASSERT_EQ(atomic_load(&slow.ended), 1);  /* once, by the watchdog */
+	ASSERT_EQ(atomic_load(&slow.after), 0);  /* after() only after DONE */
+}
+
+/* ---- bodies -------------------------------------------------------------- */
+
+/* A persistence baseline over columns a and OT, a time feature and a lag:
+ * 3 rows in, 2 out, 1 warm-up row. */
+static const char model_json[] =
+	"{\"type\": \"baseline\", \"method\": \"persistence\", \"season\": null,"
+	" \"mean\": null, \"target\": \"OT\", \"input_seq_len\": 3,"
+	" \"output_seq_len\": 2, \"meta\": {\"features\": [\"a\", \"OT\","
+	" \"min_of_day_sin\", \"min_of_day_cos\", \"OT_lag_1\"], \"target\": \"OT\","
+	" \"target_index\": 1, \"input_seq_len\": 3, \"output_seq_len\": 2,"
+	" \"scaler\": {\"kind\": \"standard\", \"params\": {"
+	"\"a\": {\"mean\": 0, \"std\": 1}, \"OT\": {\"mean\": 0, \"std\": 1},"
+	"\"min_of_day_sin\": {\"mean\": 0, \"std\": 1},"
+	"\"min_of_day_cos\": {\"mean\": 0, \"std\": 1},"
+	"\"OT_lag_1\": {\"mean\": 0, \"std\": 1}}},"
+	" \"target_scaler\": {\"kind\": \"standard\", \"params\": {\"OT\": "
+	"{\"mean\": 0, \"std\": 1}}}}}";
+
+static struct forecaster *baseline(void)
+{
+	char *dir = fs_join(tmp_dir(), "model");
+	struct forecaster *f;
+	struct err e;
+
+	err_init(&e);
+	fs_mkdirs(dir, &e);
+	put_file(dir, "model.json", model_json);
+	f = forecaster_load(dir, &e);
+	if (!f)
+		fprintf(stderr, "%s\n", e.msg);
+	free(dir);
+	return f;
+}
+
+/* 'n' hourly rows of a and OT as JSON (OT = row number). */
+static char *rows_json(int n)
+{
+	struct strbuf sb;
+
+	sb_init(&sb);
+	sb_adds(&sb, "{\"rows\": [");
+	for (int i = 0; i < n; i++)
+		sb_addf(&sb, "%s{\"timestamp\": \"2024-01-01T%02d:00:00Z\", \"a\": %d, "
+			"\"OT\": %d}", i ? ", " : "", i, i * 2, i);
+	sb_adds(&sb, "]}");
+	return sb_detach(&sb);
+}
+
+static int read_json(struct forecaster *f, const char *body, struct err *e)
+{
+	struct forecaster_table tb;
+	int rc;
+
+	err_init(e);
+	rc = serve_body_read(f, SERVE_BODY_JSON, body, strlen(body), NULL, &tb, e);
+	forecaster_table_release(&tb);
+	return rc;
+}
+
+TEST(body_json_rows_predict_like_the_model)
+{
+	struct forecaster *f = baseline();
+	struct forecaster_table tb;
+	struct forecaster_result r;
+	char *body = rows_json(8);
+	struct serve_body_source src = {"m", "production", 3, "baseline", "OT"};
+	struct strbuf sb;
+	struct err e;
+
+	ASSERT(f);
+	err_init(&e);
+	ASSERT_EQ(serve_body_read(f, SERVE_BODY_JSON, body, strlen(body), NULL, &tb, &e), 0);
+	ASSERT_EQ(tb.rows, 8);
+	ASSERT_EQ(tb.t[1] - tb.t[0], 3600);
+	ASSERT_EQ(forecaster_predict(f, &tb, &r, &e), 0);
+	sb_init(&sb);
+	serve_body_answer(&r, &src, &sb);
+	/* persistence: the forecast past the data repeats the last OT, 7 */
+	ASSERT_CONTAINS(sb.buf, "{\"model\":\"m\",\"alias\":\"production\",\"version\":3,"
+			"\"kind\":\"baseline\",\"target\":\"OT\",\"horizon\":2,"
+			"\"step_seconds\":3600,");
+	ASSERT_CONTAINS(sb.buf, "{\"timestamp\":\"2024-01-01T08:00:00Z\",\"yhat\":[7,7]}]}");
+	ASSERT_CONTAINS(sb.buf, "\"y\":[");
+	sb_release(&sb);
+	forecaster_result_release(&r);
+	forecaster_table_release(&tb);
+	free(body);
+	forecaster_free(f);
+}
+
+TEST(body_json_errors_name_row_and_column)
+{
+	struct forecaster *f = baseline();
+	struct err e;
+
+	ASSERT(f);
+	ASSERT_EQ(read_json(f, "{\"rows\": [", &e), -1);
+	ASSERT_CONTAINS(e.msg, "not JSON");
+	ASSERT_EQ(read_json(f, "[]", &e), -1);
+	ASSERT_CONTAINS(e.msg, "expected an object {\"rows\"");
+	ASSERT_EQ(read_json(f, "{\"rows\": {}}", &e), -1);
+	ASSERT_CONTAINS(e.msg, "'rows' is not an array");
+	/* a persistence baseline reads the target only */
+	ASSERT_EQ(read_json(f, "{\"rows\": [{\"timestamp\": 0, \"b\": 1}]}", &e), -1);
+	ASSERT_CONTAINS(e.msg, "rows[0]: no column 'OT' (the baseline model reads OT)");
+	ASSERT_EQ(read_json(f, "{\"rows\": [{\"timestamp\": 0, \"a\": 1, \"OT\": 1},"
+			    " {\"timestamp\": 3600, \"a\": 1, \"OT\": null}]}", &e), -1);
+	ASSERT_CONTAINS(e.msg, "rows[1]: missing value in column 'OT'");
+	ASSERT_EQ(read_json(f, "{\"rows\": [{\"timestamp\": 0, \"a\": 1, \"OT\": \"x\"}]}", &e), -1);
+	ASSERT_CONTAINS(e.msg, "rows[0]: not a number in column 'OT'");
+	ASSERT_EQ(read_json(f, "{\"rows\": [{\"timestamp\": 7200, \"a\": 1, \"OT\": 1},"
+			    " {\"timestamp\": 3600, \"a\": 1, \"OT\": 1}]}", &e), -1);
+	ASSERT_CONTAINS(e.msg, "rows[1]: time 1970-01-01T01:00:00Z is not after");
+	ASSERT_EQ(read_json(f, "{\"rows\": [{\"a\": 1, \"OT\": 1}]}", &e), -1);
+	ASSERT_CONTAINS(e.msg, "rows[0]: no time 'timestamp'");
+	ASSERT_EQ(read_json(f, "{\"rows\": [{\"timestamp\": true, \"a\": 1, \"OT\": 1}]}", &e), -1);
+	ASSERT_CONTAINS(e.msg, "is not a time");
+	ASSERT_EQ(read_json(f, "{\"rows\": [3]}", &e), -1);
+	ASSERT_CONTAINS(e.msg, "rows[0]: expected an object");
+	/* times: ISO 8601, unix seconds as a number, a fraction or digits */
+	ASSERT_EQ(read_json(f, "{\"rows\": [{\"timestamp\": 1.5, \"a\": 1, \"OT\": 1},"
+			    " {\"timestamp\": \"3600\", \"a\": 1, \"OT\": 1},"
+			    " {\"timestamp\": \"1970-01-01 02:00:00\", \"a\": 1, \"OT\": 1}]}", &e), 0);
+	forecaster_free(f);
+}
+
+TEST(body_csv_reads_as_predict_does)
+{
+	struct forecaster *f = baseline();
+	struct forecaster_table tb;
+	static const char csv[] = "timestamp,a,OT\n2024-01-01 00:00:00,1,2\n"
+				  "2024-01-01 01:00:00,,3\n";
+	static const char bad[] = "timestamp,a,OT\n2024-01-01 00:00:00,1,x\n";
+	struct err e;
+
+	ASSERT(f);
+	err_init(&e);
+	ASSERT_EQ(serve_body_read(f, SERVE_BODY_CSV, csv, strlen(csv), NULL, &tb, &e), 0);
+	ASSERT_EQ(tb.rows, 2);
+	ASSERT_STREQ(tb.source, "body");
+	forecaster_table_release(&tb);
+	err_init(&e);
+	ASSERT_EQ(serve_body_read(f, SERVE_BODY_CSV, bad, strlen(bad), NULL, &tb, &e), -1);
+	ASSERT_EQ(e.kind, ERR_USER);
+	ASSERT_CONTAINS(e.msg, "body:2:");
+	ASSERT(!strstr(e.msg, "/proc/"));
+	forecaster_table_release(&tb);
+	forecaster_free(f);
+}
+
+TEST(body_format_of_content_types)
+{
+	ASSERT_EQ(serve_body_format(NULL), SERVE_BODY_JSON);
+	ASSERT_EQ(serve_body_format("application/json; charset=utf-8"), SERVE_BODY_JSON);
+	ASSERT_EQ(serve_body_format("Application/JSON"), SERVE_BODY_JSON);
+	ASSERT_EQ(serve_body_format("text/csv"), SERVE_BODY_CSV);
+	ASSERT_EQ(serve_body_format("text/csv;header=present"), SERVE_BODY_CSV);
+	ASSERT_EQ(serve_body_format("text/plain"), -1);
+	ASSERT_EQ(serve_body_format("application/x-www-form-urlencoded"), -1);
+	ASSERT_EQ(serve_body_format("application/jsonx"), -1);
+}
+
+TEST(body_json_string_escapes)
+{
+	struct strbuf sb;
+
+	sb_init(&sb);
+	serve_body_json_string(&sb, "a\"b\\c\nd\x01");
+	ASSERT_STREQ(sb.buf, "\"a\\\"b\\\\c\\nd\\u0001\"");
+	sb_release(&sb);
+}
+
+static void cleanup(void)
+{
+	tmp_cleanup();
+}
+
+TEST(zz_cleanup)
+{
+	cleanup();
+}
+
+TEST_LIST(T(split_parse_rejects_bad_lists), T(split_shares_and_stickiness),
+	  T(metrics_render_counters_histogram_labels),
+	  T(pool_bounded_queue_refuses_when_full), T(pool_deadline_ends_a_job_once),
+	  T(body_json_rows_predict_like_the_model), T(body_json_errors_name_row_and_column),
+	  T(body_csv_reads_as_predict_does), T(body_format_of_content_types),
+	  T(body_json_string_escapes), T(zz_cleanup))
