@@ -18,6 +18,7 @@
 #include "xalloc.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,23 @@ struct forecaster {
 	double mean;
 	struct prophet_model pm;
 	int threads;
+	struct work_pool *pool;      /* network workspaces kept between calls */
+};
+
+/* Workspaces of the network, kept between predictions: a workspace holds
+ * the packed weights, and packing them again for every call cost a third
+ * of a one-window prediction (dagrun serve makes many of those).  A call
+ * takes one (or makes one) and gives it back; concurrent calls get
+ * different ones. */
+struct pooled_work {
+	struct rnn_work *w;
+	int threads;
+	struct pooled_work *next;
+};
+
+struct work_pool {
+	pthread_mutex_t lock;
+	struct pooled_work *free_list;
 };
 
 static const char *const kind_names[] = {"gru", "lstm", "prophet", "baseline"};
@@ -415,6 +433,8 @@ struct forecaster *forecaster_load(const char *dir, struct err *err)
 
 	f->dir = xstrdup(fs_exists(promo) && fs_exists(sub) ? sub : dir);
 	f->threads = 1;
+	f->pool = xcalloc(1, sizeof(*f->pool));
+	pthread_mutex_init(&f->pool->lock, NULL);
 	st = fs_join(f->dir, "model.safetensors");
 	js = fs_join(f->dir, "model.json");
 	if (fs_exists(st)) {
@@ -449,6 +469,14 @@ void forecaster_free(struct forecaster *f)
 	scaler_release(&f->sc);
 	scaler_release(&f->tsc);
 	free(f->sidx);
+	while (f->pool->free_list) {
+		struct pooled_work *e = f->pool->free_list;
+		f->pool->free_list = e->next;
+		rnn_work_free(e->w);
+		free(e);
+	}
+	pthread_mutex_destroy(&f->pool->lock);
+	free(f->pool);
 	rnn_free(f->net);
 	prophet_release(&f->pm);
 	free(f);
@@ -788,20 +816,52 @@ static double *scale_rows(const struct forecaster *f, const struct features_set 
 	return m;
 }
 
-/* The network over the windows 'ws', unscaled into 'r'. */
+/* A workspace for f->threads threads, from the pool or new. */
+static struct pooled_work *take_work(const struct forecaster *f)
+{
+	struct pooled_work *e;
+
+	pthread_mutex_lock(&f->pool->lock);
+	e = f->pool->free_list;
+	if (e)
+		f->pool->free_list = e->next;
+	pthread_mutex_unlock(&f->pool->lock);
+	if (e && e->threads != f->threads) {
+		rnn_work_free(e->w);
+		free(e);
+		e = NULL;
+	}
+	if (!e) {
+		e = xcalloc(1, sizeof(*e));
+		e->threads = f->threads;
+		e->w = rnn_work_new_predict(f->net, ROWS_PER_THREAD * f->threads,
+					    f->threads);
+	}
+	return e;
+}
+
+static void give_work(const struct forecaster *f, struct pooled_work *e)
+{
+	pthread_mutex_lock(&f->pool->lock);
+	e->next = f->pool->free_list;
+	f->pool->free_list = e;
+	pthread_mutex_unlock(&f->pool->lock);
+}
+
+/* The network over the windows 'ws', unscaled into 'r'.  rnn_predict()
+ * takes any number of windows batch by batch, and a window's result does
+ * not depend on its batch, so one workspace size serves every call. */
 static void run_network(const struct forecaster *f, const struct window_set *ws,
 			struct forecaster_result *r)
 {
 	size_t H = f->horizon, n = ws->n;
-	size_t batch = (size_t)ROWS_PER_THREAD * (size_t)f->threads;
-	struct rnn_work *w = rnn_work_new_predict(f->net, (int)(batch < n ? batch : n),
-						 f->threads);
+	struct pooled_work *e = take_work(f);
 	float *yf = tensor_alloc(n * H);
 
-	rnn_predict(f->net, w, ws->x, n, yf);
+	rnn_predict(f->net, e->w, ws->x, n, yf);
 	for (size_t i = 0; i < n * H; i++)
 		r->yhat[i] = scaler_inverse(&f->tsc, 0, (double)yf[i]);
-	rnn_work_free(w);
+	give_work(f, e);
 	tensor_free(yf);
 }
 
