@@ -752,10 +752,40 @@ struct axis {
 	size_t n;
 };
 
+/* 't' with '%' and '/' written as %25 and %2F, so that a node id stays
+ * one folder name (logs, DAGRUN_IN/<id>) whatever the matrix values:
+ * path=data%2FAAPL.csv.  Takes 't'. */
+static char *axis_text_raw(json_t *v);
+
+static char *id_safe(char *t)
+{
+	struct strbuf sb;
+	const char *p;
+
+	if (!t || !strpbrk(t, "%/"))
+		return t;
+	sb_init(&sb);
+	for (p = t; *p; p++)
+		if (*p == '/')
+			sb_adds(&sb, "%2F");
+		else if (*p == '%')
+			sb_adds(&sb, "%25");
+		else
+			sb_addc(&sb, *p);
+	free(t);
+	return sb_detach(&sb);
+}
+
 /* A matrix value as it appears in a node id: a scalar's text, "null", or
  * a list's items joined by '+' (features=OT+HUFL; "[]" when empty), so a
- * sweep can range over column lists.  NULL for anything else. */
+ * sweep can range over column lists; '/' and '%' escaped (id_safe).  NULL
+ * for anything else. */
 static char *axis_text(json_t *v)
+{
+	return id_safe(axis_text_raw(v));
+}
+
+static char *axis_text_raw(json_t *v)
 {
 	struct strbuf sb;
 	json_t *item;

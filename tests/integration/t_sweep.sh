@@ -87,6 +87,23 @@ run_dagrun pipelines/cols.yaml
 expect "... the list reaches the kernel as a list" \
 	[ "$(sqlite3 state/dagrun.db "SELECT k.doc FROM node_runs n JOIN keys k ON k.key = n.key WHERE n.node = 'features[features=OT+HUFL]'" | jq -c .params.features)" = '["OT","HUFL"]' ]
 
+# a matrix value with '/' (a file path) stays one folder name in the id
+cat > pipelines/paths.yaml <<'YAML'
+pipeline: paths
+nodes:
+  a:
+    matrix: {path: [data/etth1.csv, "50%/x"]}
+    cmd: "jq -r .path $DAGRUN_PARAMS > $DAGRUN_OUT/p"
+  b:
+    needs: [a]
+    cmd: "ls $DAGRUN_IN > got.txt && cat $DAGRUN_IN/*/p >> got.txt"
+YAML
+run_dagrun pipelines/paths.yaml
+expect "a path in a matrix value: the run works" [ "$RC" -eq 0 ]
+expect "... '/' and '%' are escaped in the id" contains "$(cat got.txt)" "a[path=data%2Fetth1.csv]"
+expect "... the param keeps the real value" contains "$(cat got.txt)" "data/etth1.csv"
+expect "... each expansion has its log" [ -f "state/logs/$(sqlite3 state/dagrun.db 'SELECT max(id) FROM runs')/a[path=50%25%2Fx].log" ]
+
 # a matrix axis that is neither a param nor a need's axis is an error
 sed 's/matrix: {input_seq_len: \[6, 12\]}$/matrix: {input_seq_len: [6, 12]}/; s/hidden_size: \[8\]}/hidden_size: [8], windw: [1]}/' pipelines/sweep.yaml > pipelines/bad.yaml
 run_dagrun pipelines/bad.yaml
