@@ -14,6 +14,8 @@
 #include "quick.h"
 #include "registry.h"
 #include "serve.h"
+#include "remote.h"
+#include "slurm.h"
 #include "forecaster.h"
 #include "report.h"
 #include "sched.h"
@@ -41,6 +43,8 @@ struct cli {
 	const char *pipeline_filter, *status_filter;
 	double since, until;
 	int limit;
+	const char *cache_url;   /* --cache-url, else DAGRUN_CACHE_URL */
+	enum sched_executor executor;
 	char **args;        /* positional arguments after the command */
 	int n_args;
 	char *argv_text;
@@ -75,6 +79,9 @@ static const char usage_text[] =
 	"  -q, --quiet        only failures\n"
 	"  -v, --verbose      every event, with reasons\n"
 	"      --log-format json  one JSON object per event on stderr (for log shippers)\n"
+	"      --cache-url URL    share results through a remote cache (also\n"
+	"                     DAGRUN_CACHE_URL; see docs/cluster.md)\n"
+	"      --executor E   where nodes run: local (default) or slurm\n"
 	"\n"
 	"exit codes: 0 done, 1 a node failed, 2 bad pipeline, config or\n"
 	"command line, 3 internal or environment error\n";
@@ -163,6 +170,8 @@ static int parse_options(struct cli *c, int argc, char **argv)
 		{"rank", required_argument, NULL, 'R'},
 		{"desc", no_argument, NULL, 'E'},
 		{"until", required_argument, NULL, 'U'},
+		{"cache-url", required_argument, NULL, 'C'},
+		{"executor", required_argument, NULL, 'X'},
 		{NULL, 0, NULL, 0}
 	};
 	char *end;
@@ -208,6 +217,18 @@ static int parse_options(struct cli *c, int argc, char **argv)
 						   "date or time in ISO 8601, UTC, such as "
 						   "2026-11-28 or 2026-11-28T09:00, or an "
 						   "age such as 7d, 12h or 30m)", optarg);
+			break;
+		case 'C':
+			if (*optarg && !remote_url_ok(optarg))
+				return usage_error("bad --cache-url '%s' (expected an "
+						   "http:// or https:// URL)", optarg);
+			c->cache_url = optarg;
+			break;
+		case 'X':
+			if (strcmp(optarg, "local") && strcmp(optarg, "slurm"))
+				return usage_error("bad --executor '%s' (expected local "
+						   "or slurm)", optarg);
+			c->executor = strcmp(optarg, "slurm") ? SCHED_LOCAL : SCHED_SLURM;
 			break;
 		case 'G':
 			if (strcmp(optarg, "json") && strcmp(optarg, "text"))
@@ -537,6 +558,8 @@ static int execute(struct cli *c, struct pipeline *p, unsigned char *want,
 	o.want = want;
 	o.mode = progress_mode(c);
 	o.verbose = c->verbose;
+	o.cache_url = c->cache_url && *c->cache_url ? c->cache_url : NULL;
+	o.executor = c->executor;
 	rc = sched_run(p, st, &store, run_id, &o, &res, err);
 	{
 		/* the run's own error, if any, is the one to report */
@@ -579,6 +602,11 @@ static int cmd_run(struct cli *c)
 	err_init(&err);
 	if (c->n_args < 1)
 		return usage_error("%s", "no pipeline given (expected: dagrun PIPELINE.yaml)");
+	if (!c->cache_url)
+		c->cache_url = getenv("DAGRUN_CACHE_URL");
+	if (c->cache_url && *c->cache_url && !remote_url_ok(c->cache_url))
+		return usage_error("bad DAGRUN_CACHE_URL '%s' (expected an http:// "
+				   "or https:// URL)", c->cache_url);
 	if (!c->dry_run && !c->n_force && !c->force_all && run_quick(c, &rc))
 		return rc;
 	if (pipeline_load(c->args[0], &p, &err) < 0)
@@ -988,6 +1016,9 @@ int cli_main(int argc, char **argv)
 		return cmd_events(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "serve"))
 		return cmd_serve(argc - 1, argv + 1);
+	/* hidden: a node on a Slurm compute node (slurm.h) */
+	if (argc == 3 && !strcmp(argv[1], "__node"))
+		return slurm_node_main(argv[2]);
 	memset(&c, 0, sizeof(c));
 	c.jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (c.jobs < 1)

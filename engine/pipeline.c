@@ -694,10 +694,13 @@ static int resolve_fields(struct loader *L, struct spec *sp, struct node *nd)
 	}
 	if (sp->executor) {
 		char *e = field_string(L, sp->executor, "executor");
-		if (e && strcmp(e, "local")) {
-			perr(L, sp->executor, "unknown executor '%s' (expected: local)", e);
+		if (e && strcmp(e, "local") && strcmp(e, "slurm")) {
+			perr(L, sp->executor, "unknown executor '%s' (expected: local "
+			     "or slurm)", e);
 			rc = -1;
 		}
+		if (e)
+			nd->executor = strcmp(e, "slurm") ? NODE_EXEC_LOCAL : NODE_EXEC_SLURM;
 		rc |= e ? 0 : -1;
 		free(e);
 	}

@@ -27,6 +27,8 @@
 #include "kernel.h"
 
 enum node_kind { NODE_SHELL, NODE_LUA, NODE_KERNEL };
+/* 'executor:' of a node; DEFAULT: the run's --executor (sched.h) */
+enum node_executor { NODE_EXEC_DEFAULT, NODE_EXEC_LOCAL, NODE_EXEC_SLURM };
 
 struct node {
 	char *id;            /* unique: "train" or "train[hidden=64,lr=0.1]" */
@@ -47,6 +49,7 @@ struct node {
 	long mem_mb;         /* 0 = not declared */
 	int gpus;
 	int nondeterministic;  /* never served from the cache */
+	enum node_executor executor;   /* not in the key */
 	json_t *matrix;      /* this expansion's matrix values, or NULL */
 	int line, col;       /* where the node is defined (1-based) */
 };

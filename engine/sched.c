@@ -14,6 +14,8 @@
 #include "exec.h"
 #include "fs.h"
 #include "pipeline.h"
+#include "remote.h"
+#include "slurm.h"
 #include "state.h"
 #include "store.h"
 #include "strbuf.h"
@@ -58,6 +60,7 @@ struct nrun {
 	int attempts, term_sent, timed_out, claimed;
 	double started, wall0, deadline, kill_at, wake_at;
 	char *work;
+	char job[SLURM_JOB_MAX];  /* the attempt's Slurm job id, or "" */
 };
 
 struct sched {
@@ -82,6 +85,9 @@ struct sched {
 	int fatal;                /* an engine error: stop everything */
 	double last_beat;
 	struct progress pg;
+	struct remote *remote;    /* --cache-url, or NULL */
+	int remote_warned;
+	int *asking, n_asking;    /* local misses to ask the remote about */
 };
 
 /* ---- bookkeeping --------------------------------------------------- */
@@ -122,9 +128,20 @@ static void remove_running(struct sched *S, int i)
 		}
 }
 
+/* 1 if node 'i' runs as a Slurm job (slurm.h). */
+static int on_slurm(const struct sched *S, int i)
+{
+	enum node_executor e = S->p->nodes[i].executor;
+
+	return e == NODE_EXEC_SLURM || (e == NODE_EXEC_DEFAULT &&
+					S->o->executor == SCHED_SLURM);
+}
+
+/* Slots of -j a running node takes: its cpus here; one job in flight on
+ * Slurm, which allocates the cpus itself. */
 static int node_slots(const struct sched *S, int i)
 {
-	int c = S->p->nodes[i].cpus;
+	int c = on_slurm(S, i) ? 1 : S->p->nodes[i].cpus;
 
 	return c > S->o->jobs ? S->o->jobs : c;
 }
@@ -204,14 +221,21 @@ static void record(struct sched *S, int i, const char *status,
 	const struct node *nd = &S->p->nodes[i];
 	struct node_result nr;
 	char *log = NULL, *metrics = NULL, *events = NULL, *report = NULL;
+	char *reason = NULL, *why = NULL;
 
+	if (r->job[0]) {      /* which Slurm job ran it, for dagrun show */
+		reason = xasprintf("%s%sslurm job %s", r->reason ? r->reason : "",
+				   r->reason ? "; " : "", r->job);
+		why = error ? xasprintf("%s (slurm job %s)", error, r->job) : NULL;
+		error = why;
+	}
 	memset(&nr, 0, sizeof(nr));
 	nr.node = nd->id;
 	nr.task = nd->task;
 	nr.key = r->have_key ? r->key.hex : NULL;
 	nr.key_doc = r->have_key ? r->key.doc : NULL;
 	nr.status = status;
-	nr.reason = r->reason;
+	nr.reason = reason ? reason : r->reason;
 	nr.error = error;
 	nr.outputs = !strcmp(status, "done") || !strcmp(status, "cached") ? &r->outputs : NULL;
 	nr.attempts = r->attempts;
@@ -246,6 +270,8 @@ static void record(struct sched *S, int i, const char *status,
 	free(log);
 	free(metrics);
 	free(events);
+	free(reason);
+	free(why);
 }
 
 /* Skip everything that needs 'i', transitively. */
@@ -310,13 +336,19 @@ static char *run_reason(struct sched *S, int i)
 	return sb_detach(&sb);
 }
 
+/* 1 if node 'i' may be served from a cache, local or remote. */
+static int cacheable(const struct sched *S, int i)
+{
+	if (S->o->force_all || (S->o->force && S->o->force[i]))
+		return 0;
+	return !S->p->nodes[i].nondeterministic;
+}
+
 static int cache_hit(struct sched *S, int i)
 {
 	struct nrun *r = &S->n[i];
 
-	if (S->o->force_all || (S->o->force && S->o->force[i]))
-		return 0;
-	if (S->p->nodes[i].nondeterministic)
+	if (!cacheable(S, i))
 		return 0;
 	return state_cache_get(S->st, r->key.hex, &r->outputs) &&
 	       store_outputs_present(S->store, &r->outputs);
@@ -333,7 +365,82 @@ static void finish_cached(struct sched *S, int i, const char *why)
 	release_dependents(S, i);
 }
 
-/* Drain READY: cached nodes finish at once, the rest queue to run. */
+/* A remote cache problem, with what it means for this run ('then'):
+ * shown once per run (each time with -v); never a failure. */
+static void remote_warn(struct sched *S, const char *node,
+			const struct err *e, const char *then)
+{
+	char *text;
+
+	if (S->remote_warned++ && !S->o->verbose)
+		return;
+	if (S->o->mode == PROGRESS_LOG) {
+		progress_log(&S->pg, "warning", "remote_cache_problem", node,
+			     json_pack("{s:s, s:s}", "error", e->msg, "then", then));
+		return;
+	}
+	text = xasprintf("dagrun: warning: %s; %s\n", e->msg, then);
+	if (S->o->mode == PROGRESS_JSON)
+		fputs(text, stderr);
+	else
+		progress_text(&S->pg, text);
+	free(text);
+}
+
+/* Local misses: a hit on the remote fetches the outputs and makes the
+ * node cached, the rest queue to run.  Outside any transaction, so that
+ * no database lock is held while the network is slow. */
+static void ask_remote(struct sched *S)
+{
+	while (S->n_asking > 0 && !S->fatal) {
+		int i = S->asking[--S->n_asking];
+		struct nrun *r = &S->n[i];
+		json_t *m = NULL;
+		struct err e;
+		int hit = 0;
+
+		err_init(&e);
+		if (!S->stopping)
+			hit = remote_get(S->remote, S->store, r->key.hex, &r->outputs, &m, &e);
+		if (hit < 0)
+			remote_warn(S, S->p->nodes[i].id, &e, remote_is_down(S->remote) ?
+				    "nodes run locally for the rest of this run" :
+				    "the node runs locally");
+		if (hit == 1) {
+			if (state_batch_begin(S->st, S->err) < 0 ||
+			    state_cache_put(S->st, S->run_id, S->p->nodes[i].id, r->key.hex,
+					    &r->outputs, m, S->err) < 0)
+				S->fatal = 1;
+			else
+				finish_cached(S, i, "from the remote cache");
+			if (state_batch_end(S->st, S->err) < 0)
+				S->fatal = 1;
+			json_decref(m);
+		} else if (S->stopping) {
+			r->s = N_IDLE;
+		} else {
+			r->reason = run_reason(S, i);
+			enqueue(S, i);
+		}
+	}
+}
+
+/* Send the outputs of node 'i', which ran, to the remote cache. */
+static void upload(struct sched *S, int i)
+{
+	struct err e;
+
+	if (!S->remote || S->p->nodes[i].nondeterministic || S->fatal)
+		return;
+	err_init(&e);
+	if (remote_put(S->remote, S->store, S->n[i].key.hex, &S->n[i].outputs, &e) < 0)
+		remote_warn(S, S->p->nodes[i].id, &e, remote_is_down(S->remote) ?
+			    "nothing more is uploaded this run" :
+			    "its outputs were not uploaded");
+}
+
+/* Drain READY: cached nodes finish at once, the rest queue to run (after
+ * asking the remote cache, if there is one). */
 static void drain_ready(struct sched *S)
 {
 	if (S->n_ready == 0)
@@ -356,11 +463,16 @@ static void drain_ready(struct sched *S)
 			finish_cached(S, i, NULL);
 			continue;
 		}
+		if (S->remote && !remote_is_down(S->remote) && cacheable(S, i)) {
+			S->asking[S->n_asking++] = i;
+			continue;
+		}
 		S->n[i].reason = run_reason(S, i);
 		enqueue(S, i);
 	}
 	if (state_batch_end(S->st, S->err) < 0)
 		S->fatal = 1;
+	ask_remote(S);
 }
 
 /* ---- starting a node ----------------------------------------------- */
@@ -484,7 +596,9 @@ static int start_node(struct sched *S, int i)
 	es.needs = needs.buf;
 	es.run_id = S->run_text;
 	es.log_path = log;
-	pid = exec_start(&S->ex, &es, S->err);
+	r->job[0] = '\0';
+	pid = on_slurm(S, i) ? slurm_start(&S->ex, &es, S->err) :
+	      exec_start(&S->ex, &es, S->err);
 	free(log);
 	if (pid < 0)
 		goto out;
@@ -494,7 +608,10 @@ static int start_node(struct sched *S, int i)
 		r->started = state_now();
 	r->wall0 = progress_now();
 	r->term_sent = r->timed_out = 0;
-	r->deadline = S->p->nodes[i].timeout > 0 ? r->wall0 + S->p->nodes[i].timeout : 0;
+	/* a Slurm job's timeout counts on the compute node, from its start
+	 * there, not from the submission */
+	r->deadline = S->p->nodes[i].timeout > 0 && !on_slurm(S, i) ?
+		      r->wall0 + S->p->nodes[i].timeout : 0;
 	S->running[S->n_running++] = i;
 	S->slots += node_slots(S, i);
 	progress_event(&S->pg, EV_START, S->p->nodes[i].id,
@@ -693,6 +810,7 @@ static void node_succeeded(struct sched *S, int i, const struct rusage *ru)
 	r->s = N_DONE;
 	S->res->ran++;
 	record(S, i, "done", NULL, 0, ru, manifest, promotion);
+	upload(S, i);
 	json_decref(manifest);
 	json_decref(promotion);
 	snprintf(took, sizeof(took), "%.2fs", progress_now() - r->wall0);
@@ -718,6 +836,9 @@ static void reap(struct sched *S)
 		remove_running(S, i);
 		S->slots -= node_slots(S, i);
 		S->n[i].pid = 0;
+		if (on_slurm(S, i))
+			slurm_collect(S->n[i].work, &status, &ru, &S->n[i].timed_out,
+				      S->n[i].job);
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !S->n[i].timed_out &&
 		    !S->res->interrupted)
 			node_succeeded(S, i, &ru);
@@ -741,7 +862,7 @@ static void terminate(struct sched *S, int i, double now)
 	if (!r->term_sent) {
 		kill(-r->pid, SIGTERM);
 		r->term_sent = 1;
-		r->kill_at = now + KILL_GRACE;
+		r->kill_at = now + (on_slurm(S, i) ? SLURM_CANCEL_GRACE : KILL_GRACE);
 	} else if (now >= r->kill_at) {
 		kill(-r->pid, SIGKILL);
 	}
@@ -888,6 +1009,8 @@ static void release_all(struct sched *S)
 	free(S->queue);
 	free(S->waiting);
 	free(S->running);
+	free(S->asking);
+	remote_free(S->remote);
 	free(S->tmp_dir);
 	free(S->log_dir);
 }
@@ -948,6 +1071,8 @@ int sched_run(struct pipeline *p, struct state *st, struct store *store,
 	S.queue = xmalloc(n * sizeof(int));
 	S.waiting = xmalloc(n * sizeof(int));
 	S.running = xmalloc(n * sizeof(int));
+	S.asking = xmalloc(n * sizeof(int));
+	S.remote = o->cache_url ? remote_new(o->cache_url) : NULL;
 	S.last_beat = progress_now();
 	dag_dependents(p, &S.dep_off, &S.dep_list);
 	if (setup_dirs(&S) < 0 || exec_open(&S.ex, err) < 0) {

@@ -10,6 +10,14 @@
  * nothing in the cache, skips its dependents, and without keep_going
  * stops new starts while running nodes finish.
  *
+ * With a remote cache, a local miss asks the remote before the node is
+ * claimed; a hit fetches and verifies its outputs and records the node as
+ * cached "from the remote cache".  Every node that ran uploads its
+ * outputs.  A remote problem warns once and the nodes run locally.
+ *
+ * With the slurm executor (slurm.h) a node is a Slurm job, watched by a
+ * local process in its place: the rest of the scheduler is the same.
+ *
  * Signals: sched_run() blocks SIGCHLD, SIGINT, SIGTERM and SIGHUP for its
  * duration and takes them with sigtimedwait(), so no handler runs
  * asynchronously.  Ctrl-C ends every running node's process group
@@ -27,8 +35,11 @@ struct pipeline;
 struct state;
 struct store;
 
+/* Where a node runs unless its 'executor:' says otherwise. */
+enum sched_executor { SCHED_LOCAL, SCHED_SLURM };
+
 struct sched_opts {
-	int jobs;                      /* at least 1 */
+	int jobs;                      /* at least 1; with slurm: jobs in flight */
 	const char *salt;              /* NULL: none */
 	int keep_going;
 	int force_all;
@@ -36,6 +47,8 @@ struct sched_opts {
 	const unsigned char *want;     /* per node: part of this run; NULL: all */
 	enum progress_mode mode;
 	int verbose;
+	const char *cache_url;         /* a remote cache (remote.h), or NULL */
+	enum sched_executor executor;
 };
 
 struct sched_result {

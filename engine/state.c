@@ -544,6 +544,27 @@ static int record_done(struct state *st, int64_t run_id,
 	return import_lines(st, run_id, r->node, r->events_path, event_line, err);
 }
 
+int state_cache_put(struct state *st, int64_t run_id, const char *node,
+		    const char *key, const struct hash *outputs,
+		    const json_t *manifest, struct err *err)
+{
+	struct node_result r;
+
+	memset(&r, 0, sizeof(r));
+	r.node = node;
+	r.key = key;
+	r.outputs = outputs;
+	r.manifest = manifest;
+	if (state_batch_begin(st, err) < 0)
+		return -1;
+	if (record_done(st, run_id, &r, err) < 0) {
+		exec_sql(st, "ROLLBACK", err);
+		st->batch = 0;
+		return -1;
+	}
+	return state_batch_end(st, err);
+}
+
 static int release_claim(struct state *st, const char *key, struct err *err)
 {
 	sqlite3_stmt *s = st->q[Q_CLAIM_DEL];

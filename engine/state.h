@@ -77,6 +77,15 @@ struct node_result {
 int state_record(struct state *st, int64_t run_id, const char *pipeline,
 		 const struct node_result *r, struct err *err);
 
+/* Enter 'key' -> 'outputs' into the cache for outputs that were not made
+ * by a node run here (a remote cache, remote.h), with the objects of
+ * 'manifest', by node 'node' of run 'run_id'; bumps the cache generation.
+ * Joins an open batch, else is one transaction.  The outputs must be in
+ * the store already. */
+int state_cache_put(struct state *st, int64_t run_id, const char *node,
+		    const char *key, const struct hash *outputs,
+		    const json_t *manifest, struct err *err);
+
 /* Batch mode for many small records (cached nodes of a no-op run): while
  * a batch is open, state_record() joins one transaction. */
 int state_batch_begin(struct state *st, struct err *err);
