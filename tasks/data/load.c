@@ -27,7 +27,7 @@
 
 static const struct param_spec params[] = {
 	{"path", PT_PATH, NULL, 0, 0, NULL, "the CSV file (RFC 4180, header row), or an http:// or https:// URL (fetched when the key is computed, revalidated by ETag)"},
-	{"timestamp", PT_STR, "\"timestamp\"", 0, 0, NULL,
+	{"timestamp", PT_ANY, "\"timestamp\"", 0, 0, NULL,
 	 "the time column: ISO 8601 or unix seconds; null for none"},
 	{"target", PT_STR, "\"value\"", 0, 0, NULL,
 	 "the column to forecast; must be numeric when present"},
@@ -39,6 +39,13 @@ static const struct param_spec params[] = {
 	 "rows with the same timestamp"},
 	{"unsorted", PT_ENUM, "\"sort\"", 0, 0, "sort|error",
 	 "timestamps that go back in time"},
+	{"gaps", PT_ENUM, "\"keep\"", 0, 0, "keep|fill|error",
+	 "missing time steps: keep the rows as they are; fill: insert a row at "
+	 "every missing step, its values then filled by the 'missing' policy "
+	 "(ffill or interpolate); error: stop at the first gap"},
+	{"step", PT_NUM, "null", 1e-9, 1e12, NULL,
+	 "the time step in seconds for 'gaps'; null: the most common "
+	 "difference between consecutive timestamps"},
 	{"delimiter", PT_STR, "\",\"", 0, 0, NULL, "one byte"},
 	{NULL, 0, NULL, 0, 0, NULL, NULL}
 };
@@ -58,7 +65,8 @@ struct load {
 	struct column *time;    /* NULL without a timestamp column */
 	const char *target;     /* NULL when absent from the file */
 	size_t *row;            /* CSV row of each output row */
-	size_t n, dropped, filled;
+	size_t n, dropped, filled, inserted;
+	double *gap_times;      /* resolve_gaps()'s new times, while it works */
 	struct err err;
 };
 
@@ -301,6 +309,118 @@ static int merge_duplicates(struct load *L, const char *policy)
 	return 0;
 }
 
+/* A row inserted at a missing time step: no CSV row behind it. */
+#define NO_ROW ((size_t)-1)
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The most common difference between consecutive (sorted, distinct)
+ * times, or 0 with fewer than two rows. */
+static double common_step(const double *t, size_t n)
+{
+	double *d, best = 0;
+	size_t i, run, best_run = 0;
+
+	if (n < 2)
+		return 0;
+	d = xmalloc((n - 1) * sizeof(double));
+	for (i = 1; i < n; i++)
+		d[i - 1] = t[i] - t[i - 1];
+	qsort(d, n - 1, sizeof(double), cmp_double);
+	for (i = 0; i < n - 1; i += run) {
+		for (run = 1; i + run < n - 1 && d[i + run] == d[i]; run++)
+			;
+		if (run > best_run) {
+			best_run = run;
+			best = d[i];
+		}
+	}
+	free(d);
+	return best;
+}
+
+/* Missing steps between rows i - 1 and i: 0 when the gap is at most
+ * half a step over one step. */
+static size_t missing_steps(const double *t, size_t i, double step)
+{
+	double slots = (t[i] - t[i - 1]) / step;
+
+	return slots >= 1.5 ? (size_t)(slots + 0.5) - 1 : 0;
+}
+
+/* The 'gaps' policy (after sorting and merging duplicates). */
+static int resolve_gaps(struct load *L, const char *policy, const char *missing)
+{
+	json_t *sp = json_object_get(kctx_params(L->ctx), "step");
+	const double *t = L->time->v;
+	double step = json_is_number(sp) ? json_number_value(sp) : common_step(t, L->n);
+	char a[TIMEPARSE_TEXT_MAX], b[TIMEPARSE_TEXT_MAX];
+	size_t extra = 0, i, k, o;
+
+	if (!strcmp(policy, "keep") || step <= 0)
+		return 0;
+	if (!strcmp(policy, "fill") && !strcmp(missing, "error")) {
+		err_set(&L->err, ERR_USER, "gaps: fill inserts rows without values: "
+			"expected missing: ffill, interpolate or drop beside it");
+		return -1;
+	}
+	for (i = 1; i < L->n; i++) {
+		size_t m = missing_steps(t, i, step);
+		if (m && !strcmp(policy, "error")) {
+			csv_error(L->csv, L->row[i], L->time->src, &L->err, "a gap of %zu "
+				  "missing step%s of %gs before this row (from %s to %s; "
+				  "expected a row every %gs, or gaps: fill or keep)", m,
+				  m == 1 ? "" : "s", step,
+				  timeparse_format((int64_t)floor(t[i - 1]), a),
+				  timeparse_format((int64_t)floor(t[i]), b), step);
+			return -1;
+		}
+		extra += m;
+	}
+	if (extra == 0)
+		return 0;
+	for (size_t j = 0; j < L->n_cols; j++) {
+		struct column *c = &L->cols[j];
+		double *v;
+		if (!c->v)
+			continue;
+		v = xmalloc((L->n + extra) * sizeof(double));
+		for (i = 0, o = 0; i < L->n; i++) {
+			size_t m = i ? missing_steps(c == L->time ? c->v : t, i, step) : 0;
+			for (k = 1; k <= m; k++)
+				v[o++] = c == L->time ? t[i - 1] + (double)k * step : NAN;
+			v[o++] = c->v[i];
+		}
+		if (c != L->time)
+			free(c->v), c->v = v;
+		else
+			L->gap_times = v;
+	}
+	{	/* the time column last: the others read its old values above */
+		size_t *row = xmalloc((L->n + extra) * sizeof(size_t));
+		for (i = 0, o = 0; i < L->n; i++) {
+			size_t m = i ? missing_steps(t, i, step) : 0;
+			for (k = 0; k < m; k++)
+				row[o++] = NO_ROW;
+			row[o++] = L->row[i];
+		}
+		free(L->row);
+		L->row = row;
+		free(L->time->v);
+		L->time->v = L->gap_times;
+		L->gap_times = NULL;
+	}
+	L->n += extra;
+	L->inserted = extra;
+	kctx_log(L->ctx, "gaps: inserted %zu rows at missing steps of %gs", extra, step);
+	return 0;
+}
+
 /* Fill the gaps of 'v' inside its known values: carried forward, or on a
  * line through the neighbours (in time 'x', or by position without one).
  * Gaps at the ends stay: no value lies on both sides. */
@@ -418,8 +538,13 @@ static int write_strings(struct load *L, const struct column *c, const char *pat
 
 	for (size_t i = 0; i < L->n && rc == 0; i++) {
 		size_t n, tn;
-		const char *s = csv_field(L->csv, L->row[i], c->src, &n), *t;
+		const char *s, *t;
 		json_t *j;
+		if (L->row[i] == NO_ROW) {   /* inserted at a gap: no value */
+			json_array_append_new(arr, json_null());
+			continue;
+		}
+		s = csv_field(L->csv, L->row[i], c->src, &n);
 		tn = n;
 		t = csv_trim(s, &tn);
 		j = csv_is_missing(t, tn) ? json_null() : json_stringn(s, n);
@@ -516,6 +641,13 @@ static int write_outputs(struct load *L)
 static int load_table(struct load *L)
 {
 	const char *delim = param(L, "delimiter");
+	json_t *ts = json_object_get(kctx_params(L->ctx), "timestamp");
+
+	if (!json_is_null(ts) && !(json_is_string(ts) && json_string_length(ts))) {
+		err_set(&L->err, ERR_USER, "timestamp: expected the name of the time "
+			"column, or null for a table without one");
+		return -1;
+	}
 
 	if (!delim || strlen(delim) != 1) {
 		err_set(&L->err, ERR_USER, "delimiter: expected one byte such as ',' "
@@ -544,7 +676,8 @@ static int apply_policies(struct load *L)
 	const char *missing = param(L, "missing");
 
 	if (L->time && (order_rows(L, missing, param(L, "unsorted")) ||
-			merge_duplicates(L, param(L, "duplicates"))))
+			merge_duplicates(L, param(L, "duplicates")) ||
+			resolve_gaps(L, param(L, "gaps"), missing)))
 		return -1;
 	if (resolve_missing(L, missing))
 		return -1;
@@ -587,6 +720,7 @@ static int run(struct kctx *ctx)
 	} else {
 		kctx_metric(ctx, "rows", -1, (double)L.n);
 		kctx_metric(ctx, "dropped_rows", -1, (double)L.dropped);
+		kctx_metric(ctx, "inserted_rows", -1, (double)L.inserted);
 		kctx_log(ctx, "loaded %zu rows of %zu columns from '%s' (dropped %zu, "
 			 "filled %zu)", L.n, L.n_cols, csv_path(L.csv), L.dropped, L.filled);
 	}

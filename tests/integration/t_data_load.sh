@@ -116,4 +116,33 @@ if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
 	v=$(/usr/bin/python3 -c 'import numpy as n; print(n.load("got/value.npy").tolist())')
 	expect "mean of duplicates, then a line between neighbours" [ "$v" = "[2.0, 4.0, 6.0]" ]
 fi
+# Gaps: a row every hour with two missing, under keep, fill and error.
+printf 'ts,value,name\n2024-01-01T00:00:00Z,1,a\n2024-01-01T01:00:00Z,2,b\n2024-01-01T04:00:00Z,5,c\n2024-01-01T05:00:00Z,6,d\n' > data/gaps.csv
+git add -A && git commit -qm gaps
+pipeline pipelines/gaps.yaml data/gaps.csv "timestamp: ts, gaps: fill, missing: interpolate"
+run_dagrun pipelines/gaps.yaml
+expect "gaps: fill inserts the 2 missing hours" [ "$RC" -eq 0 -a "$(jq .rows got/schema.json)" = 6 ]
+expect "... a string column gets null there" [ "$(cat got/name.json)" = '["a","b",null,null,"c","d"]' ]
+expect "... and the inserted_rows metric says 2" [ "$(sqlite3 state/dagrun.db "SELECT value FROM metrics WHERE name = 'inserted_rows' ORDER BY rowid DESC LIMIT 1")" = 2.0 ]
+if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+	v=$(/usr/bin/python3 -c 'import numpy as n; print(n.load("got/value.npy").tolist(), n.diff(n.load("got/timestamp.npy")).tolist())')
+	expect "... values interpolated on the hour grid" [ "$v" = "[1.0, 2.0, 3.0, 4.0, 5.0, 6.0] [3600, 3600, 3600, 3600, 3600]" ]
+fi
+pipeline pipelines/gaps.yaml data/gaps.csv "timestamp: ts, gaps: fill, missing: ffill, step: 1800"
+run_dagrun pipelines/gaps.yaml
+expect "gaps: fill with step: 1800 makes a half-hour grid (11 rows)" [ "$RC" -eq 0 -a "$(jq .rows got/schema.json)" = 11 ]
+pipeline pipelines/gaps.yaml data/gaps.csv "timestamp: ts, gaps: keep"
+run_dagrun pipelines/gaps.yaml
+expect "gaps: keep leaves the 4 rows" [ "$RC" -eq 0 -a "$(jq .rows got/schema.json)" = 4 ]
+pipeline pipelines/gaps.yaml data/gaps.csv "timestamp: ts, gaps: error"
+run_dagrun pipelines/gaps.yaml
+expect "gaps: error exits 2" [ "$RC" -eq 2 ]
+expect "... at the row after the gap, with both times" contains "$ERR" "data/gaps.csv:4:1: a gap of 2 missing steps"
+pipeline pipelines/gaps.yaml data/gaps.csv "timestamp: ts, gaps: fill"
+run_dagrun pipelines/gaps.yaml
+expect "gaps: fill under missing: error exits 2, saying what goes with it" contains "$ERR" "expected missing: ffill, interpolate or drop"
+pipeline pipelines/gaps.yaml data/gaps.csv "timestamp: null"
+run_dagrun pipelines/gaps.yaml
+expect "timestamp: null loads a table without a time column" [ "$RC" -eq 0 -a "$(jq -r .timestamp got/schema.json)" = null ]
+expect "... ts is then a string column" [ -f got/ts.json ]
 finish
