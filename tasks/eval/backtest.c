@@ -758,8 +758,9 @@ static void log_summary(struct bt *B, const struct backtest_perf *p,
 		 timeparse_format(cut_time(B, B->n_cut - 1), b),
 		 span_text(B, B->period, per), span_text(B, B->horizon, h),
 		 span_text(B, B->initial, ini), B->n_cv, seconds);
-	snprintf(cov, sizeof(cov), v[BACKTEST_COVERAGE] ? " coverage %.4g" : "",
-		 v[BACKTEST_COVERAGE] ? v[BACKTEST_COVERAGE][0] : 0.0);
+	cov[0] = '\0';
+	if (v[BACKTEST_COVERAGE])
+		snprintf(cov, sizeof(cov), " coverage %.4g", v[BACKTEST_COVERAGE][0]);
 	kctx_log(B->ctx, "overall: rmse %.6g mae %.6g mape %.6g mdape %.6g smape "
 		 "%.6g%s", v[BACKTEST_RMSE][0], v[BACKTEST_MAE][0],
 		 v[BACKTEST_MAPE] ? v[BACKTEST_MAPE][0] : NAN, v[BACKTEST_MDAPE][0],
