@@ -156,8 +156,9 @@ static void filter_start(struct filter *F, const struct hw_model *hm,
 		ring[j] = dconst(hm->s0[j]);
 }
 
-/* Row 't' of value 'y': add its squared error, update the states. */
-static void filter_step(struct filter *F, double y, size_t t)
+/* Row 't' of value 'y': add its squared error, update the states.
+ * Returns the forecast of the row made before it was seen. */
+static double filter_step(struct filter *F, double y, size_t t)
 {
 	const struct hw_config *c = F->cfg;
 	struct dual Y = dconst(y), q = dconst(0), T, s = dconst(0), yhat;
@@ -182,6 +183,7 @@ static void filter_step(struct filter *F, double y, size_t t)
 	if (slot)
 		*slot = dblend(F->par[P_GAMMA], uncombine(c->seasonal, Y, T), s);
 	F->l = l;
+	return yhat.v;
 }
 
 /* The whole pass over y[0..n) with params 'theta'; leaves the states in
@@ -213,6 +215,22 @@ void hw_smooth(struct hw_model *hm, const double *y, size_t n)
 	hm->trend = F.b.v;
 	for (size_t j = 0; j < hm->cfg.m; j++)
 		hm->season[j] = ring[(n + j) % hm->cfg.m].v;
+	free(ring);
+}
+
+void hw_one_step(const struct hw_model *hm, const double *y, size_t n, double *out)
+{
+	double theta[N_PAR] = {hm->alpha, hm->beta, hm->gamma, hm->phi};
+	struct dual *ring = ring_new(&hm->cfg);
+	struct filter F;
+
+	filter_start(&F, hm, theta, ring);
+	F.l = dconst(hm->level);
+	F.b = dconst(hm->trend);
+	for (size_t j = 0; j < hm->cfg.m; j++)
+		ring[j] = dconst(hm->season[j]);   /* row j reads slot j % m */
+	for (size_t t = 0; t < n; t++)
+		out[t] = filter_step(&F, y[t], t);
 	free(ring);
 }
 

@@ -94,6 +94,13 @@ void hw_smooth(struct hw_model *hm, const double *y, size_t n);
 /* The forecasts of the 'h' rows after the last one fitted into out[0..h). */
 void hw_forecast(const struct hw_model *hm, size_t h, double *out);
 
+/* One-step-ahead forecasts of 'y[0..n)', the rows after the last one
+ * fitted: the recursion continues from hm's final states with its params
+ * fixed, and out[i] is the forecast of y[i] made from the states after
+ * y[i - 1] (out[0] = hw_forecast()'s first).  'hm' is not changed. */
+void hw_one_step(const struct hw_model *hm, const double *y, size_t n,
+		 double *out);
+
 /* An empty model of 'cfg' (s0 and season allocated, zero; phi 1). */
 void hw_model_init(struct hw_model *hm, const struct hw_config *cfg);
 void hw_release(struct hw_model *hm);

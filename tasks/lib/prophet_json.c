@@ -98,14 +98,16 @@ static int read_numbers(json_t *o, const char *key, double **out, size_t *n,
 	return 0;
 }
 
+/* config_json()'s form back.  "country" is a code, or null (what
+ * config_json() writes for none), "" or absent for none. */
 static int config_from_json(struct prophet_config *c, json_t *j, struct err *err)
 {
-	const char *growth, *mode, *country = NULL;
-	json_t *cap = NULL;
+	const char *growth, *mode;
+	json_t *cap = NULL, *country = NULL;
 	json_int_t seed;
 
 	prophet_config_init(c);
-	if (json_unpack(j, "{s:s, s?o, s:i, s:F, s:F, s:s, s:F, s:F, s?s, s:i, s:i, "
+	if (json_unpack(j, "{s:s, s?o, s:i, s:F, s:F, s:s, s:F, s:F, s?o, s:i, s:i, "
 			"s:i, s:F, s:i, s:I}", "growth", &growth, "cap", &cap,
 			"n_changepoints", &c->n_changepoints,
 			"changepoint_range", &c->changepoint_range,
@@ -119,12 +121,18 @@ static int config_from_json(struct prophet_config *c, json_t *j, struct err *err
 		err_set(err, ERR_USER, "model: 'config' lacks a field or has a bad one");
 		return -1;
 	}
+	if (country && !json_is_null(country) && !json_is_string(country)) {
+		err_set(err, ERR_USER, "model: 'config.country' is not a country code "
+			"(expected a string, or null for none)");
+		return -1;
+	}
 	c->growth = !strcmp(growth, "logistic") ? PROPHET_LOGISTIC : PROPHET_LINEAR;
 	c->mode = !strcmp(mode, "multiplicative") ? PROPHET_MULTIPLICATIVE :
 		  PROPHET_ADDITIVE;
 	c->cap = json_is_number(cap) ? json_number_value(cap) : NAN;
 	c->seed = (uint64_t)seed;
-	snprintf(c->country, sizeof(c->country), "%s", country ? country : "");
+	snprintf(c->country, sizeof(c->country), "%s",
+		 json_is_string(country) ? json_string_value(country) : "");
 	return prophet_config_check(c, err);
 }
 

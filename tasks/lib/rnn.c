@@ -66,6 +66,7 @@ struct rnn {
 	struct rnn_config cfg;
 	const struct cell *cell;
 	struct tensor_set p;
+	struct rnn_residual res;     /* res.index < 0: the skip is off */
 };
 
 struct layer_buf {
@@ -347,6 +348,7 @@ struct rnn *rnn_new(const struct rnn_config *cfg)
 	       cfg->input_size >= 1 && cfg->output_size >= 1 && cfg->seq_len >= 1);
 	m->cfg = *cfg;
 	m->cell = &cells[cfg->cell];
+	m->res.index = -1;
 	tensor_set_init(&m->p);
 	declare_params(m);
 	tensor_set_alloc(&m->p);
@@ -369,6 +371,37 @@ const struct rnn_config *rnn_config(const struct rnn *m)
 struct tensor_set *rnn_params(struct rnn *m)
 {
 	return &m->p;
+}
+
+void rnn_set_residual(struct rnn *m, const struct rnn_residual *r)
+{
+	assert(!r || (r->index >= 0 && r->index < m->cfg.input_size));
+	if (r)
+		m->res = *r;
+	else
+		m->res.index = -1;
+}
+
+const struct rnn_residual *rnn_residual(const struct rnn *m)
+{
+	return m->res.index >= 0 ? &m->res : NULL;
+}
+
+/* The skip of 'batch' windows 'x' (batch-first) added to their outputs
+ * 'y': the last step's feature res.index, in the outputs' units. */
+static void add_residual(const struct rnn *m, const float *x, int batch, float *y)
+{
+	size_t row = (size_t)m->cfg.seq_len * (size_t)m->cfg.input_size;
+	size_t last = row - (size_t)m->cfg.input_size + (size_t)m->res.index;
+	int out = m->cfg.output_size;
+
+	if (m->res.index < 0)
+		return;
+	for (int b = 0; b < batch; b++) {
+		float skip = m->res.scale * x[(size_t)b * row + last] + m->res.shift;
+		for (int k = 0; k < out; k++)
+			y[(size_t)b * out + k] += skip;
+	}
 }
 
 void rnn_init(struct rnn *m, struct rng *r)
@@ -685,6 +718,7 @@ static void slice_forward(struct rnn *m, struct slice *sl)
 	for (int b = 0; b < sl->batch; b++)
 		for (int k = 0; k < out; k++)
 			sl->out[(size_t)b * out + k] += head[1].v[k];
+	add_residual(m, sl->in, sl->batch, sl->out);
 }
 
 void rnn_forward(struct rnn *m, struct rnn_work *w, const float *x, int batch,
@@ -1094,6 +1128,7 @@ static void slice_infer(struct rnn *m, struct slice *sl, float *scratch)
 	for (int b = 0; b < B; b++)
 		for (int k = 0; k < out; k++)
 			sl->out[(size_t)b * out + k] += bias[k];
+	add_residual(m, sl->in, B, sl->out);
 }
 
 /* A slice's 'todo' rows from 'in' to 'out', max_batch rows at a time. */
@@ -1175,6 +1210,18 @@ static void set_meta_int(struct safetensors_writer *sw, const char *key, long v)
 	safetensors_set_meta(sw, key, buf);
 }
 
+/* The residual skip's metadata; "%.9g": a float reads back to its bits. */
+static void set_meta_residual(struct safetensors_writer *sw, const struct rnn_residual *r)
+{
+	char buf[32];
+
+	set_meta_int(sw, "residual_index", r->index);
+	snprintf(buf, sizeof(buf), "%.9g", (double)r->scale);
+	safetensors_set_meta(sw, "residual_scale", buf);
+	snprintf(buf, sizeof(buf), "%.9g", (double)r->shift);
+	safetensors_set_meta(sw, "residual_shift", buf);
+}
+
 int rnn_save(const struct rnn *m, const char *path, json_t *meta, struct err *err)
 {
 	struct safetensors_writer sw;
@@ -1197,6 +1244,8 @@ int rnn_save(const struct rnn *m, const char *path, json_t *meta, struct err *er
 	snprintf(drop, sizeof(drop), "%.9g", (double)m->cfg.dropout);
 	safetensors_set_meta(&sw, "dropout", drop);
 	safetensors_set_meta(&sw, "meta", text ? text : "null");
+	if (m->res.index >= 0)
+		set_meta_residual(&sw, &m->res);
 	rc = safetensors_write(&sw, path, err);
 	safetensors_writer_release(&sw);
 	free(text);
@@ -1249,6 +1298,41 @@ static int read_config(const struct safetensors *st, const char *path,
 		return -1;
 	cfg->dropout = drop ? strtof(drop, NULL) : 0;
 	cfg->dropout = cfg->dropout >= 0 && cfg->dropout < 1 ? cfg->dropout : 0;
+	return 0;
+}
+
+/* A metadata float, finite. */
+static int meta_float(const struct safetensors *st, const char *path,
+		      const char *key, float *out, struct err *err)
+{
+	const char *s = safetensors_meta(st, key);
+	char *end;
+	float v;
+
+	errno = 0;
+	v = s ? strtof(s, &end) : 0;
+	if (!s || !*s || *end || errno || !isfinite(v)) {
+		err_set(err, ERR_USER, "%s: metadata '%s' is %s%s%s (expected a finite "
+			"number)", path, key, s ? "'" : "missing", s ? s : "", s ? "'" : "");
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* The residual skip, when the file has one (residual_index present). */
+static int read_residual(struct rnn *m, const struct safetensors *st,
+			 const char *path, struct err *err)
+{
+	struct rnn_residual r;
+
+	if (!safetensors_meta(st, "residual_index"))
+		return 0;
+	if (meta_int(st, path, "residual_index", 0, m->cfg.input_size - 1, &r.index, err) ||
+	    meta_float(st, path, "residual_scale", &r.scale, err) ||
+	    meta_float(st, path, "residual_shift", &r.shift, err))
+		return -1;
+	rnn_set_residual(m, &r);
 	return 0;
 }
 
@@ -1306,7 +1390,7 @@ struct rnn *rnn_load(const char *path, json_t **meta, struct err *err)
 	if (!st || read_config(st, path, &cfg, err) || check_size(st, path, &cfg, err))
 		goto out;
 	m = rnn_new(&cfg);
-	if (read_weights(m, st, path, err)) {
+	if (read_weights(m, st, path, err) || read_residual(m, st, path, err)) {
 		rnn_free(m);
 		m = NULL;
 		goto out;

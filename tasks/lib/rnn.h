@@ -5,7 +5,8 @@
  * recurrent layers read batch-first ([batch, seq_len, input_size], as
  * PyTorch's batch_first=True), dropout between layers while training, and
  * a linear head on the last layer's final hidden state that produces
- * 'output_size' values.  The cells (GRU, LSTM) differ only in their
+ * 'output_size' values, to which an optional residual skip adds the last
+ * step's value of one input feature (struct rnn_residual).  The cells (GRU, LSTM) differ only in their
  * elementwise gate code; the time loop, the matrix products and the
  * backward pass through time are shared.
  *
@@ -55,6 +56,19 @@ struct rnn_config {
 struct rnn;        /* a model: config and parameters */
 struct rnn_work;   /* activations of one batch, for the backward pass */
 
+/* The residual skip: when on, every output k of a window is
+ *   y_k = head(h)_k + scale * x[last step][index] + shift,
+ * so the network learns the change from the last observed value of input
+ * feature 'index' (the target, for a forecaster), and scale and shift
+ * turn that feature's scaled units into the outputs' (1 and 0 when one
+ * scaler scales both).  The skip has no parameters: backward is the same
+ * with or without it.  Kept out of 'struct rnn_config' so that the
+ * config's positional initialisers elsewhere stay complete. */
+struct rnn_residual {
+	int index;           /* the input feature added, in [0, input_size) */
+	float scale, shift;
+};
+
 /* "gru" / "lstm"; rnn_cell_parse returns -1 for other names. */
 const char *rnn_cell_name(enum rnn_cell_kind k);
 int rnn_cell_parse(const char *name, enum rnn_cell_kind *out);
@@ -65,6 +79,12 @@ void rnn_free(struct rnn *m);
 const struct rnn_config *rnn_config(const struct rnn *m);
 /* The parameters and their gradients (borrowed, valid until free). */
 struct tensor_set *rnn_params(struct rnn *m);
+/* Turn the residual skip on with 'r' (copied; its index must be a feature
+ * of the model: assert), or off with NULL; a new model has it off.
+ * rnn_residual() returns it (borrowed, valid until the next set or free),
+ * or NULL when off. */
+void rnn_set_residual(struct rnn *m, const struct rnn_residual *r);
+const struct rnn_residual *rnn_residual(const struct rnn *m);
 /* PyTorch's default initialisation: every parameter, head included,
  * uniform in [-1/sqrt(H), 1/sqrt(H)), drawn in parameter order. */
 void rnn_init(struct rnn *m, struct rng *r);
@@ -114,15 +134,19 @@ void rnn_predict(struct rnn *m, struct rnn_work *w, const float *x, size_t n,
 
 /* Save to 'path' as safetensors in PyTorch's names, with the metadata
  * format "dagrun.rnn.v1", cell, num_layers, hidden_size, input_size,
- * output_size, input_seq_len (as decimal strings) and "meta" (the JSON
- * text of 'meta', e.g. the preprocessing meta.json; may be NULL).
- * Returns 0, or -1 with 'err' set (ERR_IO). */
+ * output_size, input_seq_len (as decimal strings), dropout and "meta"
+ * (the JSON text of 'meta', e.g. the preprocessing meta.json; may be
+ * NULL); with the residual skip on, also residual_index, residual_scale
+ * and residual_shift (absent when off: such a file is the same bytes as
+ * before the skip existed).  Returns 0, or -1 with 'err' set (ERR_IO). */
 int rnn_save(const struct rnn *m, const char *path, json_t *meta,
 	     struct err *err);
-/* Load a model saved by rnn_save().  '*meta' (if not NULL) gets the
- * "meta" object (caller decrefs; JSON null when absent).  Returns the
- * model, or NULL with 'err' set (ERR_IO, or ERR_USER naming the file and
- * what is wrong: another format, a missing tensor, a wrong shape). */
+/* Load a model saved by rnn_save(), the residual skip included.  '*meta'
+ * (if not NULL) gets the "meta" object (caller decrefs; JSON null when
+ * absent).  Returns the model, or NULL with 'err' set (ERR_IO, or ERR_USER
+ * naming the file and what is wrong: another format, a missing tensor, a
+ * wrong shape, a residual index that is not a feature or a scale or shift
+ * that is not a finite number). */
 struct rnn *rnn_load(const char *path, json_t **meta, struct err *err);
 
 /* --- one layer over a sequence, from a given state

@@ -3,7 +3,13 @@
  * Input: a data.load node's table (read by features.h).  The last
  * 'test_fraction' of the rows is held out; the model (holt_winters.h: the
  * heuristic initial states, then alpha, beta, gamma, phi by least squares)
- * is fitted on the rows before it and forecasts it.  Rows are taken in
+ * is fitted on the rows before it and forecasts it, by 'test_mode':
+ * multi_step (the default) forecasts the whole held-out span from the end
+ * of the fitted rows (h = 1 .. n_test steps ahead); one_step runs the
+ * recursion on through it with the fitted params fixed (hw_one_step()),
+ * each row forecast from the true values up to the row before, as the
+ * window models' one-step test windows are.  The model itself (params,
+ * final states after the fitted rows) is the same in both.  Rows are taken in
  * order, one step each: gaps in time are not filled.  The season length
  * is 'seasonal_periods', or the one the median time step suggests
  * (hw_season_of_step(): 24 for hourly rows, 7 for daily, ...).
@@ -40,6 +46,11 @@ static const struct param_spec params[] = {
 	 "rows, 7 for daily, 52 weekly, 12 monthly, 4 quarterly)"},
 	{"test_fraction", PT_NUM, "0.2", 0.001, 0.99, NULL,
 	 "the last share of the rows, held out and forecast"},
+	{"test_mode", PT_ENUM, "\"multi_step\"", 0, 0, "multi_step|one_step",
+	 "how the held-out rows are forecast: multi_step, all of them from the end "
+	 "of the fitted rows (1 to n_test steps ahead); one_step, each from the "
+	 "true values up to the row before, the fitted params fixed (comparable "
+	 "with the window models' one-step test windows)"},
 	{"data", PT_STR, "null", 0, 0, NULL,
 	 "the needed node whose table is fitted; null: the first"},
 	{"target", PT_STR, "null", 0, 0, NULL,
@@ -268,7 +279,10 @@ static int fit_and_forecast(struct kctx *ctx, struct hw_config *cfg,
 		 n - n_test, t1 - t0, hm.iterations, hm.sse, hm.alpha, hm.beta,
 		 hm.gamma, hm.phi, hm.cfg.m);
 	fc = xmalloc(n_test * sizeof(double));
-	hw_forecast(&hm, n_test, fc);
+	if (!strcmp(kctx_str(ctx, "test_mode"), "one_step"))
+		hw_one_step(&hm, s->y + n - n_test, n_test, fc);
+	else
+		hw_forecast(&hm, n_test, fc);
 	rc = write_model(ctx, &hm, s, n_test, step, err);
 	if (rc == 0)
 		rc = write_forecast(kctx_out_dir(ctx), s->ts + n - n_test, s->y + n - n_test,
@@ -310,7 +324,9 @@ static const char doc[] =
 	"recursion: an additive or multiplicative trend, optionally damped, and "
 	"season) to a data.load table's target, holding out the last "
 	"test_fraction of the rows: the initial states by Hyndman's heuristic, "
-	"then alpha, beta, gamma and phi by least squares (L-BFGS); write "
+	"then alpha, beta, gamma and phi by least squares (L-BFGS); forecast the "
+	"held-out rows all from the end of the fit (test_mode multi_step) or one "
+	"step ahead each, from the true values before it (one_step); write "
 	"model.json (params, initial and final states, t_last and step, to "
 	"forecast ahead), the held-out forecast (forecast.npy: yhat, y; "
 	"T_test.npy) and metrics.json (rmse, mae, mse, r2).";

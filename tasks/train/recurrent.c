@@ -5,12 +5,19 @@
  * model is a 'struct rnn' and a workspace of 'threads' slices; its
  * initial weights come from the generator seeded with 'seed' (rnn_init),
  * shuffling and dropout from seqtrain's.  'freeze: [recurrent]' keeps
- * every rnn.* tensor (all layers) and trains the head only. */
+ * every rnn.* tensor (all layers) and trains the head only.
+ *
+ * 'residual: true' turns on the model's skip (rnn.h: rnn_residual): the
+ * network predicts the change from the target's value at the window's
+ * last step, converted from X's scaling to Y's (seqtrain_shape's x_scale,
+ * x_shift).  The skip is saved with the model, so whatever loads it
+ * (forecaster, infer.batch, serve) applies it; off, nothing changes. */
 #include "recurrent.h"
 #include "blas.h"
 #include "seqtrain.h"
 #include "xalloc.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 const struct param_spec recurrent_params[] = {
@@ -19,6 +26,10 @@ const struct param_spec recurrent_params[] = {
 	{"hidden_size", PT_INT, "64", 1, 4096, NULL, "units per layer"},
 	{"dropout", PT_NUM, "0", 0, 0.9, NULL,
 	 "dropout between recurrent layers while training (PyTorch's)"},
+	{"residual", PT_BOOL, "false", 0, 0, NULL,
+	 "predict the change from the last observed target: output = head(h) + "
+	 "the target's value at the window's last step (in the target scaler's "
+	 "units); needs the target among the data's features"},
 	SEQTRAIN_FIT_PARAMS,
 	{"threads", PT_INT, "0", 0, 256, NULL,
 	 "threads, each taking a slice of every batch (OpenBLAS is set to 1 "
@@ -91,9 +102,34 @@ static const struct seqtrain_group groups[] = {
 	{NULL, NULL}
 };
 
+/* The residual skip the params ask for into 'm', or an ERR_USER. */
+static int set_residual(struct kctx *ctx, const struct seqtrain_shape *s,
+			struct rnn *m, struct err *err)
+{
+	struct rnn_residual r = {s->target_index, s->x_scale, s->x_shift};
+
+	if (!kctx_bool(ctx, "residual"))
+		return 0;
+	if (s->target_index < 0) {
+		err_set(err, ERR_USER, "param 'residual': the target is not among the "
+			"features of the data (expected the target in data.preprocess's "
+			"'features', or residual: false)");
+		return -1;
+	}
+	if (!isfinite(r.scale) || !isfinite(r.shift)) {
+		err_set(err, ERR_USER, "param 'residual': meta.json's 'scaler' does not "
+			"scale the target's column (expected data.preprocess's meta.json)");
+		return -1;
+	}
+	rnn_set_residual(m, &r);
+	kctx_log(ctx, "residual: + %.9g * x[last step][%d] + %.9g", (double)r.scale,
+		 r.index, (double)r.shift);
+	return 0;
+}
+
 /* The network of 'shape' for the cell 'cell', from the params. */
 static int build(struct kctx *ctx, const struct seqtrain_shape *s,
-		 enum rnn_cell_kind cell, void **out)
+		 enum rnn_cell_kind cell, void **out, struct err *err)
 {
 	struct rnn_config cfg = {cell, (int)kctx_int(ctx, "num_layers"),
 				 (int)kctx_int(ctx, "hidden_size"), s->features,
@@ -104,6 +140,11 @@ static int build(struct kctx *ctx, const struct seqtrain_shape *s,
 
 	blas_set_threads(1);
 	M->m = rnn_new(&cfg);
+	if (set_residual(ctx, s, M->m, err)) {
+		rnn_free(M->m);
+		free(M);
+		return -1;
+	}
 	rng_seed(&init, s->seed);
 	rnn_init(M->m, &init);
 	M->w = rnn_work_new(M->m, s->max_batch, threads);
@@ -116,15 +157,13 @@ static int build(struct kctx *ctx, const struct seqtrain_shape *s,
 static int build_gru(struct kctx *ctx, const struct seqtrain_shape *s, void **m,
 		     struct err *err)
 {
-	(void)err;
-	return build(ctx, s, RNN_GRU, m);
+	return build(ctx, s, RNN_GRU, m, err);
 }
 
 static int build_lstm(struct kctx *ctx, const struct seqtrain_shape *s, void **m,
 		      struct err *err)
 {
-	(void)err;
-	return build(ctx, s, RNN_LSTM, m);
+	return build(ctx, s, RNN_LSTM, m, err);
 }
 
 static const struct seqtrain_kernel kernels[] = {

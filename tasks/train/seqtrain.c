@@ -232,30 +232,39 @@ static json_t *scaler_field(json_t *o, const char *target, const char *key)
 	return json_is_number(v) ? v : NULL;
 }
 
-/* y_shift and y_scale from meta.target_scaler: standard (mean, std),
- * minmax (min, max) or none. */
+/* The affine map of the scaler object 'sc' for column 'col': unscaled =
+ * scaled * '*scale' + '*shift'; standard (mean, std), minmax (min, max)
+ * or none (0, 1).  Returns 0, or -1 when 'sc' is none of these. */
+static int scaler_units(json_t *sc, const char *col, double *shift, double *scale)
+{
+	const char *kind = json_string_value(json_object_get(sc, "kind"));
+	int std = kind && !strcmp(kind, "standard"), mm = kind && !strcmp(kind, "minmax");
+	json_t *a = scaler_field(sc, col, std ? "mean" : "min");
+	json_t *b = scaler_field(sc, col, std ? "std" : "max");
+
+	*shift = 0;
+	*scale = 1;
+	if (kind && !strcmp(kind, "none"))
+		return 0;
+	if (!(std || mm) || !a || !b)
+		return -1;
+	*shift = json_number_value(a);
+	*scale = std ? json_number_value(b) : json_number_value(b) - *shift;
+	return 0;
+}
+
+/* y_shift and y_scale from meta.target_scaler. */
 static int read_scaler(struct trainer *R, const char *path)
 {
 	json_t *ts = json_object_get(R->meta, "target_scaler");
-	const char *kind = json_string_value(json_object_get(ts, "kind"));
 	const char *target = json_string_value(json_object_get(R->meta, "target"));
-	int std = kind && !strcmp(kind, "standard"), mm = kind && !strcmp(kind, "minmax");
-	json_t *a = scaler_field(ts, target, std ? "mean" : "min");
-	json_t *b = scaler_field(ts, target, std ? "std" : "max");
 
-	R->y_shift = 0;
-	R->y_scale = 1;
-	if (kind && !strcmp(kind, "none"))
+	if (scaler_units(ts, target, &R->y_shift, &R->y_scale) == 0)
 		return 0;
-	if (!(std || mm) || !a || !b) {
-		err_set(&R->err, ERR_USER, "%s: 'target_scaler' must be {\"kind\": "
-			"\"standard\", \"mean\", \"std\"}, {\"kind\": \"minmax\", \"min\", "
-			"\"max\"} or {\"kind\": \"none\"} (also under \"params\")", path);
-		return -1;
-	}
-	R->y_shift = json_number_value(a);
-	R->y_scale = std ? json_number_value(b) : json_number_value(b) - R->y_shift;
-	return 0;
+	err_set(&R->err, ERR_USER, "%s: 'target_scaler' must be {\"kind\": "
+		"\"standard\", \"mean\", \"std\"}, {\"kind\": \"minmax\", \"min\", "
+		"\"max\"} or {\"kind\": \"none\"} (also under \"params\")", path);
+	return -1;
 }
 
 /* 1 if meta's integer 'key' is absent or equals 'want'. */
@@ -312,6 +321,22 @@ static int target_index(const struct trainer *R)
 		if (target && json_is_string(v) && !strcmp(json_string_value(v), target))
 			return (int)i;
 	return -1;
+}
+
+/* The map from the target's column of X (index 'ti' >= 0) to Y's units,
+ * y = x * '*scale' + '*shift', from meta.scaler's params of that column
+ * and the target scaler; NAN, NAN when meta.scaler lacks the column. */
+static void target_units(const struct trainer *R, int ti, float *scale, float *shift)
+{
+	json_t *feat = json_array_get(json_object_get(R->meta, "features"), (size_t)ti);
+	double x_shift, x_scale;
+
+	*scale = *shift = NAN;
+	if (!json_is_string(feat) || scaler_units(json_object_get(R->meta, "scaler"),
+						  json_string_value(feat), &x_shift, &x_scale))
+		return;
+	*scale = (float)(x_scale / R->y_scale);
+	*shift = (float)((x_shift - R->y_shift) / R->y_scale);
 }
 
 static int load_inputs(struct trainer *R)
@@ -496,9 +521,11 @@ out:
 static int build(struct trainer *R)
 {
 	struct seqtrain_shape shape = {(int)R->T, (int)R->F, (int)R->out,
-				       target_index(R), R->p.batch, R->p.seed};
+				       target_index(R), R->p.batch, R->p.seed, NAN, NAN};
 	size_t n = R->part[TRAIN].n, B = (size_t)R->p.batch;
 
+	if (shape.target_index >= 0)
+		target_units(R, shape.target_index, &shape.x_scale, &shape.x_shift);
 	if (R->k->build(R->ctx, &shape, &R->m, &R->err))
 		return -1;
 	R->ps = R->k->ops->params(R->m);

@@ -61,6 +61,11 @@ struct seqtrain_shape {
 	int target_index;    /* the target's place among the features; -1: absent */
 	int max_batch;       /* the param batch_size */
 	uint64_t seed;       /* the param seed: the initial weights' generator */
+	/* The target's column of X in Y's units: y = x * x_scale + x_shift
+	 * (from meta's scaler and target_scaler; 1 and 0 when they agree, as
+	 * data.preprocess's do); NAN when the target is not in X or meta's
+	 * scaler does not scale its column.  What a residual skip adds. */
+	float x_scale, x_shift;
 };
 
 /* A model, as the trainer sees it; 'm' is the kernel's.  None of these

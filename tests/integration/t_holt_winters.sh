@@ -67,6 +67,22 @@ expect "the log reports the fit" contains "$(cat state/logs/1/fit.log)" "fitted 
 v=$(sqlite3 state/dagrun.db "select count(*) from metrics where node = 'fit' and name in ('rmse', 'mae', 'mse', 'r2')")
 expect "the metrics reach the state" [ "$v" = 4 ]
 
+# test_mode one_step: the same model, each held-out day forecast from the
+# true days before it; on the noiseless series that is exact too, and its
+# first forecast is multi_step's first (both from the end of the fit)
+cp got/model.json "$WORK/multi.json"
+cp got/forecast.npy "$WORK/multi.npy"
+pipeline pipelines/one.yaml data/lin.csv "trend: add, seasonal: add, test_mode: one_step"
+git add -A && git commit -qm one
+run_dagrun pipelines/one.yaml
+expect "test_mode one_step runs (exit 0)" [ "$RC" -eq 0 ]
+expect "... writes the same model.json as multi_step" cmp -s got/model.json "$WORK/multi.json"
+expect "... forecasts the noiseless held-out days to rounding (rmse < 1e-9)" \
+	[ "$(jq '.rmse < 1e-9' got/metrics.json)" = true ]
+expect "... its first forecast is multi_step's (the same 16 bytes: yhat, y)" \
+	[ "$(od -An -tx1 -j128 -N16 got/forecast.npy)" = "$(od -An -tx1 -j128 -N16 "$WORK/multi.npy")" ]
+run_dagrun pipelines/p.yaml
+
 run_dagrun pipelines/p.yaml
 expect "an unchanged pipeline is cached" contains "$ERR" "3 cached"
 mv got got1

@@ -4,6 +4,10 @@
   rnn_torch.py gen DIR
       write a small data.preprocess-shaped input to DIR: X_/Y_ {train,val,
       test}.npy (float32 [n, 8, 3] and [n, 2]), T_*.npy, meta.json
+  rnn_torch.py gen-residual DIR
+      the same with the target 'y' among the features (X [n, 8, 4], 'y'
+      last), X min-max scaled and Y standardised, so that a residual model's
+      skip must convert units: y_scaled = a * x_scaled + b, a != 1, b != 0
   rnn_torch.py check CELL NODE GOT DATA DB LAYERS HIDDEN BATCH EPOCHS LR \
                      [OPTIMIZER WEIGHT_DECAY CLIP_NORM]
       build the same model in PyTorch from dagrun's initial weights
@@ -11,7 +15,11 @@
       batches in order, no shuffle, no dropout), and compare the per-epoch training loss and
       the validation loss after each epoch with the ones dagrun recorded for
       NODE in the state database DB.  Passes when every loss agrees within
-      1e-4 relative; prints the figures either way.
+      1e-4 relative; prints the figures either way.  A model with the
+      residual skip (metadata residual_index, _scale, _shift) is checked
+      with it: the torch model adds a * x[:, -1, index] + b to the head's
+      output, with a and b computed here from meta.json's scalers, and they
+      must equal the file's to float precision.
 
 Only the standard library, numpy and torch; safetensors files are read by
 a dozen lines below, so python3-safetensors is not needed."""
@@ -67,6 +75,61 @@ def gen(folder):
         json.dump(meta, f)
 
 
+def gen_residual(folder):
+    """Windows of a noisy sum of sines whose target is also the last
+    feature: X scaled by min-max per column, Y standardised."""
+    rng = np.random.default_rng(11)
+    rows = 420
+    t = np.arange(rows, dtype=np.float64)
+    cols = np.stack([np.sin(t / 7), np.cos(t / 11), np.sin(t / 3) * 0.5], axis=1)
+    cols += rng.normal(0, 0.05, cols.shape)
+    target = cols.sum(axis=1) + np.cumsum(rng.normal(0, 0.1, rows)) + 3
+    raw = np.concatenate([cols, target[:, None]], axis=1)
+    lo, hi = raw[:294].min(axis=0), raw[:294].max(axis=0)
+    mean, std = float(target[:294].mean()), float(target[:294].std())
+    xs = (raw - lo) / (hi - lo)
+    ys = (target - mean) / std
+    T, out = 8, 2
+    n = rows - T - out + 1
+    X = np.stack([xs[i:i + T] for i in range(n)]).astype(np.float32)
+    Y = np.stack([ys[i + T:i + T + out] for i in range(n)]).astype(np.float32)
+    parts = {"train": slice(0, 256), "val": slice(256, 336), "test": slice(336, n)}
+    for name, s in parts.items():
+        np.save(f"{folder}/X_{name}.npy", X[s])
+        np.save(f"{folder}/Y_{name}.npy", Y[s])
+        np.save(f"{folder}/T_{name}.npy", np.arange(n, dtype=np.int64)[s])
+    names = ["a", "b", "c", "y"]
+    meta = {"features": names, "target": "y", "target_index": 3, "input_seq_len": T,
+            "output_seq_len": out,
+            "scaler": {"kind": "minmax", "params": {
+                k: {"min": float(lo[j]), "max": float(hi[j])} for j, k in enumerate(names)}},
+            "target_scaler": {"kind": "standard", "params": {"y": {"mean": mean, "std": std}}}}
+    with open(f"{folder}/meta.json", "w") as f:
+        json.dump(meta, f)
+
+
+def residual_of(data, meta):
+    """The skip (index, a, b) a residual model of DATA must have, from
+    meta.json's scalers, checked against the file's metadata 'meta'; None
+    for a model without one."""
+    if "residual_index" not in meta:
+        return None
+    with open(f"{data}/meta.json") as f:
+        pre = json.load(f)
+    i = pre["target_index"]
+    xs = pre["scaler"]["params"][pre["features"][i]]
+    ys = pre["target_scaler"]["params"][pre["target"]]
+    a = (xs["max"] - xs["min"]) / ys["std"]
+    b = (xs["min"] - ys["mean"]) / ys["std"]
+    got = (int(meta["residual_index"]), float(meta["residual_scale"]),
+           float(meta["residual_shift"]))
+    assert got[0] == i and abs(got[1] - a) <= 1e-6 * abs(a) and \
+        abs(got[2] - b) <= 1e-6 * max(1, abs(b)), (got, (i, a, b))
+    print(f"residual skip: + {got[1]:.9g} * x[:, -1, {i}] + {got[2]:.9g} "
+          f"(from meta.json: {a:.9g}, {b:.9g})")
+    return got
+
+
 def torch_model(torch, cell, init, layers, hidden, n_in, n_out):
     cls = torch.nn.GRU if cell == "gru" else torch.nn.LSTM
     rnn = cls(n_in, hidden, num_layers=layers, batch_first=True)
@@ -79,9 +142,10 @@ def torch_model(torch, cell, init, layers, hidden, n_in, n_out):
     return rnn, head
 
 
-def train_torch(torch, rnn, head, data, batch, epochs, lr, optim):
+def train_torch(torch, rnn, head, data, batch, epochs, lr, optim, residual):
     """Per-epoch mean training loss and validation loss, as dagrun's.
-    'optim' is (name, weight_decay, clip_norm)."""
+    'optim' is (name, weight_decay, clip_norm); 'residual' (index, a, b)
+    or None."""
     X = {k: torch.from_numpy(np.load(f"{data}/X_{k}.npy")) for k in ("train", "val")}
     Y = {k: torch.from_numpy(np.load(f"{data}/Y_{k}.npy")) for k in ("train", "val")}
     params = list(rnn.parameters()) + list(head.parameters())
@@ -91,7 +155,12 @@ def train_torch(torch, rnn, head, data, batch, epochs, lr, optim):
     mse = torch.nn.MSELoss()
 
     def forward(x):
-        return head(rnn(x)[0][:, -1, :])
+        y = head(rnn(x)[0][:, -1, :])
+        if residual is not None:
+            i, a, b = residual
+            y = y + (torch.tensor(a, dtype=torch.float32) * x[:, -1, i:i + 1] +
+                     torch.tensor(b, dtype=torch.float32))
+        return y
 
     train, val = [], []
     n = X["train"].shape[0]
@@ -126,8 +195,10 @@ def check(cell, node, got, data, db, layers, hidden, batch, epochs, lr, optim):
     torch.set_num_threads(1)
     init, meta = read_safetensors(f"{got}/init.safetensors")
     n_in, n_out = int(meta["input_size"]), int(meta["output_size"])
+    residual = residual_of(data, meta)
     rnn, head = torch_model(torch, cell, init, layers, hidden, n_in, n_out)
-    t_train, t_val = train_torch(torch, rnn, head, data, batch, epochs, lr, optim)
+    t_train, t_val = train_torch(torch, rnn, head, data, batch, epochs, lr, optim,
+                                 residual)
     d_train = dagrun_losses(db, node, "train_loss")
     d_val = dagrun_losses(db, node, "val_loss")
     steps = epochs * -(-np.load(f"{data}/X_train.npy").shape[0] // batch)
@@ -152,6 +223,9 @@ def check(cell, node, got, data, db, layers, hidden, batch, epochs, lr, optim):
 def main(argv):
     if len(argv) == 3 and argv[1] == "gen":
         gen(argv[2])
+        return 0
+    if len(argv) == 3 and argv[1] == "gen-residual":
+        gen_residual(argv[2])
         return 0
     if len(argv) in (12, 15) and argv[1] == "check":
         optim = (argv[12], float(argv[13]), float(argv[14])) if len(argv) == 15 \

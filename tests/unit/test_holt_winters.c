@@ -163,6 +163,87 @@ TEST(forecast_uses_the_latest_season_of_each_phase)
 	hw_release(&hm);
 }
 
+/* A model of 'cfg' with the given params and final states (phi 1). */
+static void hand_model(struct hw_model *hm, struct hw_config cfg, double alpha,
+		       double beta, double gamma, double level, double trend,
+		       const double *season)
+{
+	hw_model_init(hm, &cfg);
+	hm->alpha = alpha, hm->beta = beta, hm->gamma = gamma;
+	hm->level = level, hm->trend = trend;
+	for (size_t j = 0; j < cfg.m; j++)
+		hm->season[j] = season[j];
+}
+
+TEST(one_step_filters_through_the_rows_multi_step_does_not)
+{
+	/* halves throughout, so every figure is exact and checkable by hand */
+	struct hw_config plain = {HW_NONE, HW_NONE, 0, 0}, holt = {HW_ADD, HW_NONE, 0, 0};
+	struct hw_config seas = {HW_NONE, HW_ADD, 0, 2};
+	static const double s2[2] = {1, -1};
+	struct hw_model hm;
+	double y[3] = {12, 8, 10}, out[3];
+
+	/* level 10, alpha 0.5: 10; then 0.5 * 12 + 0.5 * 10 = 11; then
+	 * 0.5 * 8 + 0.5 * 11 = 9.5.  Multi-step: 10 throughout. */
+	hand_model(&hm, plain, 0.5, 0, 0, 10, 0, NULL);
+	hw_one_step(&hm, y, 3, out);
+	ASSERT(out[0] == 10 && out[1] == 11 && out[2] == 9.5);
+	hw_forecast(&hm, 3, out);
+	ASSERT(out[0] == 10 && out[1] == 10 && out[2] == 10);
+	ASSERT(hm.level == 10);   /* the model is not changed */
+	hw_release(&hm);
+
+	/* Holt, level 10, trend 1, alpha = beta = 0.5, y 12, 12: 11; then
+	 * l = 0.5 * 12 + 0.5 * 11 = 11.5, b = 0.5 * 1.5 + 0.5 * 1 = 1.25:
+	 * 12.75.  Multi-step: 11, 12. */
+	y[0] = y[1] = 12;
+	hand_model(&hm, holt, 0.5, 0.5, 0, 10, 1, NULL);
+	hw_one_step(&hm, y, 2, out);
+	ASSERT(out[0] == 11 && out[1] == 12.75);
+	hw_forecast(&hm, 2, out);
+	ASSERT(out[0] == 11 && out[1] == 12);
+	hw_release(&hm);
+
+	/* season of 2 {1, -1}, level 10, alpha = gamma = 0.5, y 13, 9, 12:
+	 * 11; l = 0.5 * 12 + 5 = 11, s0 = 0.5 * 3 + 0.5 = 2; 11 - 1 = 10;
+	 * l = 0.5 * 10 + 5.5 = 10.5, s1 = 0.5 * -2 - 0.5 = -1.5; 10.5 + 2.
+	 * Multi-step: 11, 9, 11. */
+	y[0] = 13, y[1] = 9, y[2] = 12;
+	hand_model(&hm, seas, 0.5, 0, 0.5, 10, 0, s2);
+	hw_one_step(&hm, y, 3, out);
+	ASSERT(out[0] == 11 && out[1] == 10 && out[2] == 12.5);
+	hw_forecast(&hm, 3, out);
+	ASSERT(out[0] == 11 && out[1] == 9 && out[2] == 11);
+	ASSERT(hm.season[0] == 1 && hm.season[1] == -1);
+	hw_release(&hm);
+}
+
+TEST(one_step_continues_the_fitted_recursion)
+{
+	/* smoothing 0..n in one go gives the same one-step forecasts of the
+	 * tail as smoothing 0..k and then filtering k..n */
+	double *y = linear_seasonal(60), all[60], tail[20];
+	struct hw_model hm;
+
+	hw_model_init(&hm, &ADD_ADD7);
+	hm.alpha = 0.3, hm.beta = 0.1, hm.gamma = 0.2, hm.phi = 1;
+	hm.l0 = 19, hm.b0 = 0.4;
+	for (int j = 0; j < 7; j++)
+		hm.s0[j] = pattern7[j] + 0.1 * j;
+	hw_smooth(&hm, y, 40);
+	hw_one_step(&hm, y + 40, 20, tail);
+	hw_smooth(&hm, y, 0);    /* back to the initial states */
+	hm.level = hm.l0, hm.trend = hm.b0;
+	for (int j = 0; j < 7; j++)
+		hm.season[j] = hm.s0[j];
+	hw_one_step(&hm, y, 60, all);
+	for (int i = 0; i < 20; i++)
+		ASSERT(close_to(tail[i], all[40 + i], TIGHT));
+	hw_release(&hm);
+	free(y);
+}
+
 TEST(noiseless_additive_series_is_fitted_and_forecast_exactly)
 {
 	double *y = linear_seasonal(140), fc[28];
@@ -342,6 +423,8 @@ TEST_LIST(T(initial_without_season_is_the_line_through_the_first_ten),
 	  T(initial_refuses_short_series),
 	  T(recursion_matches_statsmodels),
 	  T(forecast_uses_the_latest_season_of_each_phase),
+	  T(one_step_filters_through_the_rows_multi_step_does_not),
+	  T(one_step_continues_the_fitted_recursion),
 	  T(noiseless_additive_series_is_fitted_and_forecast_exactly),
 	  T(noiseless_multiplicative_series_is_forecast_closely),
 	  T(the_fit_is_a_minimum_of_the_sse),

@@ -661,6 +661,46 @@ TEST(json_round_trip_predicts_the_same)
 	prophet_release(&pm);
 }
 
+/* Regression: without holidays prophet_to_json() writes "country": null,
+ * which prophet_from_json() used to refuse as a bad optional string (so
+ * train.prophet's model.json with country null could not be read back). */
+TEST(json_round_trip_without_holidays)
+{
+	enum { N = 120, H = 5 };
+	int64_t ts[N + H];
+	double y[N + H], a[H], b[H];
+	struct prophet_config cfg;
+	struct prophet_model pm, back;
+	struct err err;
+	json_t *j;
+
+	synth(ts, y, N + H, 60, 1.0, 0.3);
+	prophet_config_init(&cfg);
+	cfg.country[0] = '\0';
+	cfg.uncertainty_samples = 0;
+	ASSERT_EQ(fit(&pm, &cfg, ts, y, N), 0);
+	j = prophet_to_json(&pm);
+	ASSERT(json_is_null(json_object_get(json_object_get(j, "config"), "country")));
+	err_init(&err);
+	ASSERT_EQ(prophet_from_json(&back, j, &err), 0);
+	ASSERT_STREQ(back.cfg.country, "");
+	ASSERT_EQ(back.n_holidays, 0);
+	prophet_predict(&pm, ts + N, H, a, NULL, NULL);
+	prophet_predict(&back, ts + N, H, b, NULL, NULL);
+	ASSERT(!memcmp(a, b, sizeof(a)));
+	prophet_release(&back);
+	/* absent and "" mean none too; anything else is refused */
+	json_object_del(json_object_get(j, "config"), "country");
+	ASSERT_EQ(prophet_from_json(&back, j, &err), 0);
+	ASSERT_STREQ(back.cfg.country, "");
+	prophet_release(&back);
+	json_object_set_new(json_object_get(j, "config"), "country", json_integer(5));
+	ASSERT_EQ(prophet_from_json(&back, j, &err), -1);
+	ASSERT_CONTAINS(err.msg, "country");
+	json_decref(j);
+	prophet_release(&pm);
+}
+
 /* --- errors -------------------------------------------------------- */
 
 /* The message of a failed fit, if of kind 'kind'. */
@@ -749,6 +789,7 @@ TEST_LIST(
 	T(constant_series_forecasts_the_level),
 	T(deterministic_for_a_seed),
 	T(json_round_trip_predicts_the_same),
+	T(json_round_trip_without_holidays),
 	T(errors_are_user_errors),
 	T(cancel_stops_the_fit)
 )

@@ -347,6 +347,58 @@ TEST(save_load_predicts_the_same)
 	fixture_release(&f);
 }
 
+TEST(residual_adds_the_last_step_and_round_trips)
+{
+	enum { B = 3, T = 4, F = 3, OUT = 2 };
+	struct rnn_residual r = {1, 2.0f, 0.5f};
+	struct fixture f;
+	struct err err;
+	char path[600];
+	struct rnn *m2;
+	struct rnn_work *w2;
+	size_t total;
+	float y0[B * OUT], y1[B * OUT], p0[B * OUT], p1[B * OUT], p2[B * OUT], *g0;
+
+	fixture_init(&f, RNN_GRU, 2, 5, F, OUT, T, B, 0, 2);
+	total = rnn_params(f.m)->total;
+	g0 = xmalloc(total * sizeof(float));
+	ASSERT(rnn_residual(f.m) == NULL);
+	rnn_forward(f.m, f.w, f.x, B, NULL, y0);
+	rnn_backward(f.m, f.w, f.y);
+	memcpy(g0, rnn_params(f.m)->grad, total * sizeof(float));
+	rnn_predict(f.m, f.w, f.x, B, p0);
+	rnn_set_residual(f.m, &r);
+	ASSERT(rnn_residual(f.m) && rnn_residual(f.m)->index == 1);
+	rnn_forward(f.m, f.w, f.x, B, NULL, y1);
+	rnn_backward(f.m, f.w, f.y);
+	rnn_predict(f.m, f.w, f.x, B, p1);
+	for (int b = 0; b < B; b++) {
+		float skip = 2.0f * f.x[(size_t)b * T * F + (T - 1) * F + 1] + 0.5f;
+		for (int k = 0; k < OUT; k++) {
+			ASSERT(y1[b * OUT + k] == y0[b * OUT + k] + skip);
+			ASSERT(p1[b * OUT + k] == p0[b * OUT + k] + skip);
+		}
+	}
+	/* the skip has no parameters: the same gradients for the same dy */
+	ASSERT(!memcmp(g0, rnn_params(f.m)->grad, total * sizeof(float)));
+	snprintf(path, sizeof(path), "%s/residual.safetensors", tmp_dir());
+	err_init(&err);
+	ASSERT_EQ(rnn_save(f.m, path, NULL, &err), 0);
+	m2 = rnn_load(path, NULL, &err);
+	ASSERT(m2 != NULL);
+	ASSERT(rnn_residual(m2) && rnn_residual(m2)->index == 1 &&
+	       rnn_residual(m2)->scale == 2.0f && rnn_residual(m2)->shift == 0.5f);
+	w2 = rnn_work_new_predict(m2, 1, 1);
+	rnn_predict(m2, w2, f.x, B, p2);
+	ASSERT(!memcmp(p1, p2, sizeof(p1)));
+	rnn_work_free(w2);
+	rnn_free(m2);
+	rnn_set_residual(f.m, NULL);
+	ASSERT(rnn_residual(f.m) == NULL);
+	free(g0);
+	fixture_release(&f);
+}
+
 /* A model file with its metadata changed to 'key' = 'value'. */
 static const char *doctored(const char *key, const char *value)
 {
@@ -401,6 +453,11 @@ TEST(load_refuses_other_files)
 	ASSERT_CONTAINS(err.msg, "weights (expected");
 	ASSERT(rnn_load(doctored("cell", "lstm"), NULL, &err) == NULL);
 	ASSERT_CONTAINS(err.msg, "weights (expected");
+	/* the residual skip: a feature of the model, finite numbers */
+	ASSERT(rnn_load(doctored("residual_index", "2"), NULL, &err) == NULL);
+	ASSERT_CONTAINS(err.msg, "metadata 'residual_index' is '2' (expected an integer from 0 to 1)");
+	ASSERT(rnn_load(doctored("residual_index", "1"), NULL, &err) == NULL);
+	ASSERT_CONTAINS(err.msg, "metadata 'residual_scale' is missing");
 }
 
 TEST(cleanup)
@@ -412,4 +469,5 @@ TEST_LIST(T(gradcheck_gru_cell), T(gradcheck_lstm_cell), T(gradcheck_multi_layer
 	  T(gradcheck_head), T(gradcheck_single_step), T(gradcheck_dropout_mask),
 	  T(gradcheck_mse), T(activations_are_accurate), T(threads_split_the_batch), T(batches_do_not_leak_into_each_other),
 	  T(same_seed_same_bytes), T(save_load_predicts_the_same),
+	  T(residual_adds_the_last_step_and_round_trips),
 	  T(load_refuses_other_files), T(cleanup))
