@@ -30,8 +30,9 @@
 
 static const struct param_spec params[] = {
 	{"model", PT_STR, "null", 0, 0, NULL,
-	 "the needed node holding the model: train.gru, train.lstm, train.prophet, a "
-	 "baseline, or eval.promote (its model/ folder); null: the first need with one"},
+	 "the needed node holding the model: train.gru, train.lstm, train.tcn, "
+	 "train.encoder_lstm, train.prophet, a baseline, or eval.promote (its "
+	 "model/ folder); null: the first need with one"},
 	{"data", PT_STR, "null", 0, 0, NULL,
 	 "the needed data.load node whose table is predicted; null: the first need "
 	 "with a table, unless 'csv' is given"},
@@ -245,8 +246,8 @@ static int run(struct kctx *ctx)
 }
 
 static const char doc[] =
-	"Apply a trained model (train.gru, train.lstm, train.prophet, a baseline, or "
-	"eval.promote's winner) to a data.load table or a CSV file, with the "
+	"Apply a trained model (train.gru, train.lstm, train.tcn, "
+	"train.encoder_lstm, train.prophet, a baseline, or eval.promote's winner) to a data.load table or a CSV file, with the "
 	"model's stored preprocessing (same features, time features, fitted "
 	"scaler and windows; never refitted): every window and the forecast past "
 	"the last row. Writes predictions.csv (timestamp, yhat..., intervals where "

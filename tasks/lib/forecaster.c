@@ -11,8 +11,11 @@
 #include "fs.h"
 #include "prophet.h"
 #include "rnn.h"
+#include "safetensors.h"
 #include "scaler.h"
+#include "seq2seq.h"
 #include "strbuf.h"
+#include "tcn.h"
 #include "timeparse.h"
 #include "window.h"
 #include "xalloc.h"
@@ -48,6 +51,29 @@ struct feat {
 
 enum method { M_PERSISTENCE, M_SEASONAL, M_MEAN };
 
+struct forecaster;
+
+/* A family of networks: its model.safetensors format and how it runs.
+ * A workspace is one caller's at a time (see 'struct work_pool'). */
+struct net_ops {
+	const char *format;          /* the metadata 'format' of its files */
+	const char *tasks;           /* the kernels that write them, for messages */
+	/* The model in 'path' into 'f' (the network, f->kind and f->doc, the
+	 * meta), and its features, steps and outputs into 'dims'. */
+	int (*load)(struct forecaster *f, const char *path, int dims[3],
+		    struct err *err);
+	/* A workspace for 'threads' threads: an rnn workspace runs them
+	 * itself ('own_threads'); the others are single-threaded, and
+	 * run_network() runs one per thread. */
+	void *(*work_new)(const struct forecaster *f, int threads);
+	void (*work_free)(void *w);
+	/* 'n' windows into 'y', scaled; the same bits for a window whatever
+	 * the windows around it and the threads. */
+	void (*predict)(const struct forecaster *f, void *w, const float *x, size_t n,
+			float *y);
+	int own_threads;
+};
+
 struct forecaster {
 	enum forecaster_kind kind;
 	char *dir;
@@ -61,7 +87,10 @@ struct forecaster {
 	size_t n_cols;
 	struct scaler sc, tsc;
 	size_t *sidx;
-	struct rnn *net;
+	const struct net_ops *ops;   /* NULL but for a network */
+	struct rnn *net;             /* the network: one of these three */
+	struct tcn *tcn;
+	struct seq2seq *s2s;
 	enum method method;
 	size_t season;
 	double mean;
@@ -73,10 +102,10 @@ struct forecaster {
 /* Workspaces of the network, kept between predictions: a workspace holds
  * the packed weights, and packing them again for every call cost a third
  * of a one-window prediction (dagrun serve makes many of those).  A call
- * takes one (or makes one) and gives it back; concurrent calls get
- * different ones. */
+ * (or each thread of a call) takes one (or makes one) and gives it back;
+ * concurrent calls get different ones. */
 struct pooled_work {
-	struct rnn_work *w;
+	void *w;                     /* f->ops->work_new()'s */
 	int threads;
 	struct pooled_work *next;
 };
@@ -86,7 +115,8 @@ struct work_pool {
 	struct pooled_work *free_list;
 };
 
-static const char *const kind_names[] = {"gru", "lstm", "prophet", "baseline"};
+static const char *const kind_names[] = {"gru", "lstm", "prophet", "baseline", "tcn",
+					 "encoder_lstm"};
 
 /* --- feature names */
 
@@ -324,8 +354,10 @@ static int read_meta(struct forecaster *f, int scaled, const char *what,
 	return scaled ? read_scalers(f, what, err) : 0;
 }
 
-/* model.safetensors of train.gru or train.lstm. */
-static int load_network(struct forecaster *f, const char *path, struct err *err)
+/* --- the network families */
+
+static int rnn_family_load(struct forecaster *f, const char *path, int dims[3],
+			   struct err *err)
 {
 	const struct rnn_config *cfg;
 
@@ -334,16 +366,166 @@ static int load_network(struct forecaster *f, const char *path, struct err *err)
 		return -1;
 	cfg = rnn_config(f->net);
 	f->kind = cfg->cell == RNN_GRU ? FORECASTER_GRU : FORECASTER_LSTM;
+	dims[0] = cfg->input_size;
+	dims[1] = cfg->seq_len;
+	dims[2] = cfg->output_size;
+	return 0;
+}
+
+static void *rnn_family_work(const struct forecaster *f, int threads)
+{
+	return rnn_work_new_predict(f->net, ROWS_PER_THREAD * threads, threads);
+}
+
+static void rnn_family_free(void *w)
+{
+	rnn_work_free(w);
+}
+
+static void rnn_family_predict(const struct forecaster *f, void *w, const float *x,
+			       size_t n, float *y)
+{
+	rnn_predict(f->net, w, x, n, y);
+}
+
+static int tcn_family_load(struct forecaster *f, const char *path, int dims[3],
+			   struct err *err)
+{
+	const struct tcn_config *cfg;
+
+	f->tcn = tcn_load(path, &f->doc, err);
+	if (!f->tcn)
+		return -1;
+	cfg = tcn_config(f->tcn);
+	f->kind = FORECASTER_TCN;
+	dims[0] = cfg->input_size;
+	dims[1] = cfg->seq_len;
+	dims[2] = cfg->output_size;
+	return 0;
+}
+
+static void *tcn_family_work(const struct forecaster *f, int threads)
+{
+	(void)threads;
+	return tcn_infer_new(f->tcn, ROWS_PER_THREAD);
+}
+
+static void tcn_family_free(void *w)
+{
+	tcn_infer_free(w);
+}
+
+static void tcn_family_predict(const struct forecaster *f, void *w, const float *x,
+			       size_t n, float *y)
+{
+	tcn_infer(f->tcn, w, x, n, y);
+}
+
+static int s2s_family_load(struct forecaster *f, const char *path, int dims[3],
+			   struct err *err)
+{
+	const struct seq2seq_config *cfg;
+
+	f->s2s = seq2seq_load(path, &f->doc, err);
+	if (!f->s2s)
+		return -1;
+	cfg = seq2seq_config(f->s2s);
+	f->kind = FORECASTER_ENCODER_LSTM;
+	dims[0] = cfg->input_size;
+	dims[1] = cfg->seq_len;
+	dims[2] = cfg->horizon;
+	return 0;
+}
+
+static void *s2s_family_work(const struct forecaster *f, int threads)
+{
+	(void)threads;
+	return seq2seq_infer_new(f->s2s, ROWS_PER_THREAD);
+}
+
+static void s2s_family_free(void *w)
+{
+	seq2seq_infer_free(w);
+}
+
+static void s2s_family_predict(const struct forecaster *f, void *w, const float *x,
+			       size_t n, float *y)
+{
+	seq2seq_infer(f->s2s, w, x, n, y);
+}
+
+/* 3: every format forecaster_load() reads from a model.safetensors */
+#define N_FAMILIES 3
+static const struct net_ops families[N_FAMILIES] = {
+	{"dagrun.rnn.v1", "train.gru, train.lstm", rnn_family_load, rnn_family_work,
+	 rnn_family_free, rnn_family_predict, 1},
+	{"dagrun.tcn.v1", "train.tcn", tcn_family_load, tcn_family_work,
+	 tcn_family_free, tcn_family_predict, 0},
+	{"dagrun.encoder_lstm.v1", "train.encoder_lstm", s2s_family_load,
+	 s2s_family_work, s2s_family_free, s2s_family_predict, 0},
+};
+
+/* The family of the safetensors file 'path', by its metadata 'format'. */
+static const struct net_ops *find_family(const char *path, struct err *err)
+{
+	struct safetensors *st = safetensors_read(path, err);
+	const char *fmt = st ? safetensors_meta(st, "format") : NULL;
+	const struct net_ops *ops = NULL;
+
+	for (int i = 0; fmt && i < N_FAMILIES; i++)
+		if (!strcmp(fmt, families[i].format))
+			ops = &families[i];
+	if (st && !ops)
+		err_set(err, ERR_USER, "%s: metadata 'format' is '%s' (expected %s of "
+			"%s, %s of %s or %s of %s)", path, fmt ? fmt : "missing",
+			families[0].format, families[0].tasks, families[1].format,
+			families[1].tasks, families[2].format, families[2].tasks);
+	safetensors_free(st);
+	return ops;
+}
+
+/* The feature the decoder of an encoder-decoder starts from, as
+ * train.encoder_lstm chose it (seqtrain.c): meta's 'target_index' when it
+ * is an integer (-1 unless it names a feature), else the target's place
+ * among the features, else -1. */
+static int decoder_feature(const struct forecaster *f)
+{
+	json_t *ti = json_object_get(f->meta, "target_index");
+
+	if (json_is_integer(ti))
+		return json_integer_value(ti) >= 0 &&
+		       (size_t)json_integer_value(ti) < f->n_feats ?
+		       (int)json_integer_value(ti) : -1;
+	for (size_t j = 0; j < f->n_feats; j++)
+		if (!strcmp(f->feats[j].name, f->target))
+			return (int)j;
+	return -1;
+}
+
+/* model.safetensors of a network (the families above). */
+static int load_network(struct forecaster *f, const char *path, struct err *err)
+{
+	int dims[3];
+
+	f->ops = find_family(path, err);
+	if (!f->ops || f->ops->load(f, path, dims, err))
+		return -1;
 	f->meta = f->doc;
 	if (read_meta(f, 1, path, err))
 		return -1;
-	if ((size_t)cfg->input_size == f->n_feats && (size_t)cfg->seq_len == f->in_len &&
-	    (size_t)cfg->output_size == f->horizon)
+	if ((size_t)dims[0] != f->n_feats || (size_t)dims[1] != f->in_len ||
+	    (size_t)dims[2] != f->horizon) {
+		err_set(err, ERR_USER, "%s: the network reads %d features over %d steps "
+			"into %d values, but its meta says %zu features, input_seq_len "
+			"%zu, output_seq_len %zu", path, dims[0], dims[1], dims[2],
+			f->n_feats, f->in_len, f->horizon);
+		return -1;
+	}
+	if (!f->s2s || seq2seq_config(f->s2s)->target_index == decoder_feature(f))
 		return 0;
-	err_set(err, ERR_USER, "%s: the network reads %d features over %d steps into "
-		"%d values, but its meta says %zu features, input_seq_len %zu, "
-		"output_seq_len %zu", path, cfg->input_size, cfg->seq_len,
-		cfg->output_size, f->n_feats, f->in_len, f->horizon);
+	err_set(err, ERR_USER, "%s: the decoder starts from feature %d, but its meta "
+		"says %d (the place of target '%s' among its features; -1: none)", path,
+		seq2seq_config(f->s2s)->target_index, decoder_feature(f), f->target);
 	return -1;
 }
 
@@ -443,8 +625,9 @@ struct forecaster *forecaster_load(const char *dir, struct err *err)
 		rc = load_json(f, js, err);
 	} else {
 		err_set(err, ERR_USER, "%s: no model.safetensors or model.json (expected "
-			"the outputs of a train.gru, train.lstm, train.prophet or baseline "
-			"node, or of eval.promote)", f->dir);
+			"the outputs of a train.gru, train.lstm, train.tcn, "
+			"train.encoder_lstm, train.prophet or baseline node, or of "
+			"eval.promote)", f->dir);
 		rc = -1;
 	}
 	free(promo);
@@ -472,12 +655,14 @@ void forecaster_free(struct forecaster *f)
 	while (f->pool->free_list) {
 		struct pooled_work *e = f->pool->free_list;
 		f->pool->free_list = e->next;
-		rnn_work_free(e->w);
+		f->ops->work_free(e->w);
 		free(e);
 	}
 	pthread_mutex_destroy(&f->pool->lock);
 	free(f->pool);
 	rnn_free(f->net);
+	tcn_free(f->tcn);
+	seq2seq_free(f->s2s);
 	prophet_release(&f->pm);
 	free(f);
 }
@@ -816,8 +1001,8 @@ static double *scale_rows(const struct forecaster *f, const struct features_set 
 	return m;
 }
 
-/* A workspace for f->threads threads, from the pool or new. */
-static struct pooled_work *take_work(const struct forecaster *f)
+/* A workspace for 'threads' threads, from the pool or new. */
+static struct pooled_work *take_work(const struct forecaster *f, int threads)
 {
 	struct pooled_work *e;
 
@@ -826,16 +1011,15 @@ static struct pooled_work *take_work(const struct forecaster *f)
 	if (e)
 		f->pool->free_list = e->next;
 	pthread_mutex_unlock(&f->pool->lock);
-	if (e && e->threads != f->threads) {
-		rnn_work_free(e->w);
+	if (e && e->threads != threads) {
+		f->ops->work_free(e->w);
 		free(e);
 		e = NULL;
 	}
 	if (!e) {
 		e = xcalloc(1, sizeof(*e));
-		e->threads = f->threads;
-		e->w = rnn_work_new_predict(f->net, ROWS_PER_THREAD * f->threads,
-					    f->threads);
+		e->threads = threads;
+		e->w = f->ops->work_new(f, threads);
 	}
 	return e;
 }
@@ -848,20 +1032,76 @@ static void give_work(const struct forecaster *f, struct pooled_work *e)
 	pthread_mutex_unlock(&f->pool->lock);
 }
 
-/* The network over the windows 'ws', unscaled into 'r'.  rnn_predict()
- * takes any number of windows batch by batch, and a window's result does
- * not depend on its batch, so one workspace size serves every call. */
+/* Windows of a single-threaded family, on a thread of their own. */
+struct share {
+	const struct forecaster *f;
+	const float *x;
+	size_t n;
+	float *y;
+};
+
+static void *predict_share(void *arg)
+{
+	struct share *sh = arg;
+	struct pooled_work *e = take_work(sh->f, 1);
+
+	sh->f->ops->predict(sh->f, e->w, sh->x, sh->n, sh->y);
+	give_work(sh->f, e);
+	return NULL;
+}
+
+/* 'n' windows 'x' into 'y' in f->threads contiguous shares (fewer when
+ * there are fewer than ROWS_PER_THREAD windows a thread), the caller's
+ * thread taking the first; a share whose thread cannot start runs on the
+ * caller's.  A window's result does not depend on its share. */
+static void predict_shares(const struct forecaster *f, const float *x, size_t n,
+			   float *y)
+{
+	size_t row = f->in_len * f->n_feats, first = 0;
+	size_t k = (n + ROWS_PER_THREAD - 1) / ROWS_PER_THREAD;
+	size_t T = k < (size_t)f->threads ? (k ? k : 1) : (size_t)f->threads;
+	struct share *sh = xcalloc(T, sizeof(*sh));
+	pthread_t *tid = xcalloc(T, sizeof(*tid));
+	int *started = xcalloc(T, sizeof(*started));
+
+	for (size_t i = 0; i < T; i++) {
+		size_t cnt = n / T + (i < n % T);
+		sh[i] = (struct share){f, x + first * row, cnt, y + first * f->horizon};
+		first += cnt;
+	}
+	for (size_t i = 1; i < T; i++)
+		started[i] = pthread_create(&tid[i], NULL, predict_share, &sh[i]) == 0;
+	predict_share(&sh[0]);
+	for (size_t i = 1; i < T; i++) {
+		if (started[i])
+			pthread_join(tid[i], NULL);
+		else
+			predict_share(&sh[i]);
+	}
+	free(sh);
+	free(tid);
+	free(started);
+}
+
+/* The network over the windows 'ws', unscaled into 'r'.  Every family
+ * predicts any number of windows batch by batch, and a window's result
+ * does not depend on its batch, so one workspace size serves every call. */
 static void run_network(const struct forecaster *f, const struct window_set *ws,
 			struct forecaster_result *r)
 {
 	size_t H = f->horizon, n = ws->n;
-	struct pooled_work *e = take_work(f);
 	float *yf = tensor_alloc(n * H);
+	struct pooled_work *e;
 
-	rnn_predict(f->net, e->w, ws->x, n, yf);
+	if (f->ops->own_threads) {
+		e = take_work(f, f->threads);
+		f->ops->predict(f, e->w, ws->x, n, yf);
+		give_work(f, e);
+	} else {
+		predict_shares(f, ws->x, n, yf);
+	}
 	for (size_t i = 0; i < n * H; i++)
 		r->yhat[i] = scaler_inverse(&f->tsc, 0, (double)yf[i]);
-	give_work(f, e);
 	tensor_free(yf);
 }
 
@@ -994,7 +1234,7 @@ float *forecaster_windows(const struct forecaster *f, const struct forecaster_ta
 	struct span sp;
 	float *x;
 
-	if (f->kind != FORECASTER_GRU && f->kind != FORECASTER_LSTM) {
+	if (!f->ops) {
 		err_set(err, ERR_USER, "%s: a %s model reads no windows of features",
 			f->dir, forecaster_kind_name(f));
 		return NULL;

@@ -2,8 +2,12 @@
  * inference (infer.batch) and `dagrun predict`.
  *
  * A model folder is what a training node leaves:
- *   model.safetensors  train.gru, train.lstm: the network (rnn.h), with
- *                      data.preprocess's meta.json in its metadata;
+ *   model.safetensors  a network, told by its metadata 'format':
+ *                      "dagrun.rnn.v1" of train.gru and train.lstm (rnn.h),
+ *                      "dagrun.tcn.v1" of train.tcn (tcn.h),
+ *                      "dagrun.encoder_lstm.v1" of train.encoder_lstm
+ *                      (seq2seq.h); with data.preprocess's meta.json in
+ *                      its metadata;
  *   model.json         train.prophet ("format": "dagrun.prophet",
  *                      prophet.h), or a baseline: {"type": "baseline",
  *                      "method": "persistence" | "seasonal_naive" | "mean",
@@ -39,8 +43,15 @@
  *
  * Thread-safety: a loaded forecaster is only read by forecaster_predict(),
  * which runs forecaster_set_threads() threads of its own; two calls may
- * run at once on one forecaster.  A window's prediction is the same bits
- * whatever the table around it and the thread count (rnn_predict()). */
+ * run at once on one forecaster (each thread of each call takes its own
+ * workspace from a pool the forecaster keeps).  A window's prediction is
+ * the same bits whatever the table around it and the thread count
+ * (rnn_predict(), tcn_infer(), seq2seq_infer(): products of their own, not
+ * OpenBLAS's, whose rounding of a row depends on the rows around it).  So
+ * a TCN's or an encoder-decoder's prediction equals its trainer's
+ * predictions.npy (tcn_predict(), seq2seq_predict(): OpenBLAS, in batches)
+ * to a few 1e-7 of the target's scale, not to the bit; a GRU's or an
+ * LSTM's is the same bits. */
 #ifndef DAGRUN_FORECASTER_H
 #define DAGRUN_FORECASTER_H
 
@@ -52,23 +63,29 @@
 
 struct forecaster;
 
+/* New kinds are added last. */
 enum forecaster_kind {
 	FORECASTER_GRU,
 	FORECASTER_LSTM,
 	FORECASTER_PROPHET,
-	FORECASTER_BASELINE
+	FORECASTER_BASELINE,
+	FORECASTER_TCN,
+	FORECASTER_ENCODER_LSTM
 };
 
 /* Load the model in folder 'dir' (or in 'dir'/model/ when 'dir' holds
  * promotion.json).  Returns a forecaster the caller frees with
  * forecaster_free(), or NULL with 'err' set: ERR_USER naming the file and
- * what is wrong (no model file, another format, a meta without features
- * or scaler, an unknown baseline method), ERR_IO if a file cannot be read. */
+ * what is wrong (no model file, another format, a file that is not valid
+ * safetensors (truncated, say), a tensor missing, extra or of another
+ * shape than its metadata's architecture, a network whose shape or
+ * decoder input disagrees with its meta, a meta without features or
+ * scaler, an unknown baseline method), ERR_IO if a file cannot be read. */
 struct forecaster *forecaster_load(const char *dir, struct err *err);
 void forecaster_free(struct forecaster *f);
 
 enum forecaster_kind forecaster_kind(const struct forecaster *f);
-/* "gru", "lstm", "prophet", "baseline" (static). */
+/* "gru", "lstm", "prophet", "baseline", "tcn", "encoder_lstm" (static). */
 const char *forecaster_kind_name(const struct forecaster *f);
 /* The folder the model was read from, and its target column (borrowed,
  * valid until forecaster_free). */
@@ -88,7 +105,8 @@ int forecaster_has_intervals(const struct forecaster *f);
  * forecaster_n_columns() (borrowed). */
 size_t forecaster_n_columns(const struct forecaster *f);
 const char *forecaster_column(const struct forecaster *f, size_t i);
-/* Threads for the network's forward pass (>= 1; default 1). */
+/* Threads for the network's forward pass (>= 1; default 1).  Not to be
+ * called while a forecaster_predict() on 'f' runs. */
 void forecaster_set_threads(struct forecaster *f, int threads);
 
 /* New raw data.  Invariant: 't' has 'rows' strictly rising values and

@@ -11,7 +11,10 @@
  *
  * Invariant: the decoder's layer l starts from the encoder's layer l final
  * state, copied; every step of every layer is an rnn_seq of rnn.c, so the
- * cells and their gradients are rnn.c's. */
+ * cells and their gradients are rnn.c's.  Inference (seq2seq_infer) is the
+ * exception: its products are rows_product() and its cell lstm_row(), the
+ * arithmetic of rnn.c's LSTM inference row, over rows that never mix
+ * windows. */
 #include "seq2seq.h"
 #include "blas.h"
 #include "rnn.h"
@@ -19,6 +22,7 @@
 #include "xalloc.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +32,12 @@
 #define SEQ2SEQ_FORMAT "dagrun.encoder_lstm.v1"
 /* LSTM gate blocks: i, f, g, o */
 #define GATES 4
+/* Bounds seq2seq_load() puts on a file's metadata, past anything
+ * train.encoder_lstm writes (its limits: 8 layers of 4096): 64 layers of
+ * 65536 units, 2^20 features, steps or outputs */
+#define LOAD_MAX_LAYERS 64
+#define LOAD_MAX_HIDDEN 65536
+#define LOAD_MAX_SIZE (1L << 20)
 
 enum { ENC, DEC };
 static const char *const stack_names[2] = {"encoder", "decoder"};
@@ -102,7 +112,9 @@ static void declare_params(struct seq2seq *m)
 	tensor_set_add(&m->p, "head.bias", 1, &one);
 }
 
-struct seq2seq *seq2seq_new(const struct seq2seq_config *cfg)
+/* A model of 'cfg' whose tensors are declared but not allocated: what
+ * seq2seq_load() checks a file against before allocating anything. */
+static struct seq2seq *declared(const struct seq2seq_config *cfg)
 {
 	struct seq2seq *m = xcalloc(1, sizeof(*m));
 
@@ -113,6 +125,13 @@ struct seq2seq *seq2seq_new(const struct seq2seq_config *cfg)
 	m->cfg = *cfg;
 	tensor_set_init(&m->p);
 	declare_params(m);
+	return m;
+}
+
+struct seq2seq *seq2seq_new(const struct seq2seq_config *cfg)
+{
+	struct seq2seq *m = declared(cfg);
+
 	tensor_set_alloc(&m->p);
 	return m;
 }
@@ -374,6 +393,216 @@ void seq2seq_predict(struct seq2seq *m, struct seq2seq_work *w, const float *x,
 	}
 }
 
+/* --- inference (seq2seq_infer)
+ *
+ * Step by step through every layer, as rnn_predict() runs a stack: the
+ * encoder's T steps from a zero state, then the decoder's from where the
+ * encoder left each layer, so the scratch holds one (h, c) per layer and
+ * one step's gates.  The weights are transposed once into [in][4H] and
+ * [H][4H], the layout rows_product() reads; a row is one window. */
+
+TENSOR_FUSED_BEGIN
+
+/* c[r][o] = the sum over i < k of a[r][i] bt[i][o], for 'rows' rows of
+ * 'a' (row stride 'lda') into rows of 'n': every element one chain of
+ * additions over i in order, four terms per pass (the order kept, the row
+ * of 'c' loaded and stored a quarter as often); the copies of
+ * TENSOR_CLONES compute the same operations.  A row's result does not
+ * depend on the rows around it.  (tcn.c's products are the same.) */
+TENSOR_CLONES static void rows_product(const float *restrict a, size_t rows, size_t lda,
+				       int k, const float *restrict bt, int n,
+				       float *restrict c)
+{
+	for (size_t r = 0; r < rows; r++) {
+		const float *ar = a + r * lda;
+		float *cr = c + r * (size_t)n;
+		int i = 0;
+
+		memset(cr, 0, (size_t)n * sizeof(float));
+		for (; i + 4 <= k; i += 4) {
+			const float *b0 = bt + (size_t)i * n, *b1 = b0 + n, *b2 = b1 + n;
+			const float *b3 = b2 + n;
+			float v0 = ar[i], v1 = ar[i + 1], v2 = ar[i + 2], v3 = ar[i + 3];
+			for (int o = 0; o < n; o++)
+				cr[o] = (((cr[o] + v0 * b0[o]) + v1 * b1[o]) + v2 * b2[o]) +
+					v3 * b3[o];
+		}
+		for (; i < k; i++) {
+			const float *b0 = bt + (size_t)i * n;
+			float v0 = ar[i];
+			for (int o = 0; o < n; o++)
+				cr[o] = cr[o] + v0 * b0[o];
+		}
+	}
+}
+
+/* One LSTM step of one row, (h, c) updated in place from the products 'g'
+ * = x W_ih^T and 'q' = h W_hh^T: rnn.c's lstm_infer_row() arithmetic, so
+ * that inference computes the cell training computes. */
+TENSOR_CLONES static void lstm_row(int H, const float *restrict bi, const float *restrict bh,
+				   const float *restrict g, const float *restrict q,
+				   float *restrict c, float *restrict h)
+{
+	for (int j = 0; j < H; j++) {
+		float i = tensor_sigmoid((g[j] + bi[j]) + (q[j] + bh[j]));
+		float f = tensor_sigmoid((g[H + j] + bi[H + j]) + (q[H + j] + bh[H + j]));
+		float gg = tensor_tanh((g[2 * H + j] + bi[2 * H + j]) +
+				       (q[2 * H + j] + bh[2 * H + j]));
+		float o = tensor_sigmoid((g[3 * H + j] + bi[3 * H + j]) +
+					 (q[3 * H + j] + bh[3 * H + j]));
+		float cn = f * c[j] + i * gg;
+		c[j] = cn;
+		h[j] = o * tensor_tanh(cn);
+	}
+}
+
+TENSOR_FUSED_END
+
+struct seq2seq_infer {
+	int max_batch, layers;
+	float *copy;                 /* the parameters the packed weights are of */
+	float **w_ih[2], **w_hh[2];  /* per stack and layer: [in][4H], [H][4H] */
+	float *gate, *gh;            /* [B][4H]: one step's products */
+	float *h, *c;                /* [layers][B][H] */
+	float *din, *col;            /* [B]: the decoder's input, the head's output */
+};
+
+/* 'w' [rows][cols] into 'wt' [cols][rows]. */
+static void transpose(const float *w, int rows, int cols, float *wt)
+{
+	for (int r = 0; r < rows; r++)
+		for (int c = 0; c < cols; c++)
+			wt[(size_t)c * rows + r] = w[(size_t)r * cols + c];
+}
+
+/* The weights of 'm' into the layouts of 's', and their copy. */
+static void pack(const struct seq2seq *m, struct seq2seq_infer *s)
+{
+	int GH = GATES * m->cfg.hidden_size;
+
+	for (int st = ENC; st <= DEC; st++) {
+		for (int l = 0; l < m->cfg.num_layers; l++) {
+			const struct tensor *p = &m->p.t[4 * (st * m->cfg.num_layers + l)];
+			transpose(p[0].v, GH, stack_in(m, st, l), s->w_ih[st][l]);
+			transpose(p[1].v, GH, m->cfg.hidden_size, s->w_hh[st][l]);
+		}
+	}
+	memcpy(s->copy, m->p.value, m->p.total * sizeof(float));
+}
+
+struct seq2seq_infer *seq2seq_infer_new(const struct seq2seq *m, int max_batch)
+{
+	struct seq2seq_infer *s = xcalloc(1, sizeof(*s));
+	size_t B = (size_t)max_batch, H = (size_t)m->cfg.hidden_size, GH = GATES * H;
+	size_t L = (size_t)m->cfg.num_layers;
+
+	assert(max_batch >= 1);
+	s->max_batch = max_batch;
+	s->layers = m->cfg.num_layers;
+	s->copy = tensor_alloc(m->p.total);
+	for (int st = ENC; st <= DEC; st++) {
+		s->w_ih[st] = xcalloc(L, sizeof(float *));
+		s->w_hh[st] = xcalloc(L, sizeof(float *));
+		for (int l = 0; l < m->cfg.num_layers; l++) {
+			s->w_ih[st][l] = tensor_alloc((size_t)stack_in(m, st, l) * GH);
+			s->w_hh[st][l] = tensor_alloc(H * GH);
+		}
+	}
+	s->gate = tensor_alloc(B * GH);
+	s->gh = tensor_alloc(B * GH);
+	s->h = tensor_alloc(L * B * H);
+	s->c = tensor_alloc(L * B * H);
+	s->din = tensor_alloc(B);
+	s->col = tensor_alloc(B);
+	pack(m, s);
+	return s;
+}
+
+void seq2seq_infer_free(struct seq2seq_infer *s)
+{
+	if (!s)
+		return;
+	for (int st = ENC; st <= DEC; st++) {
+		for (int l = 0; l < s->layers; l++) {
+			tensor_free(s->w_ih[st][l]);
+			tensor_free(s->w_hh[st][l]);
+		}
+		free(s->w_ih[st]);
+		free(s->w_hh[st]);
+	}
+	tensor_free(s->copy);
+	tensor_free(s->gate);
+	tensor_free(s->gh);
+	tensor_free(s->h);
+	tensor_free(s->c);
+	tensor_free(s->din);
+	tensor_free(s->col);
+	free(s);
+}
+
+/* One step of every layer of 'stack' for B rows, layer 0 reading 'x'
+ * (row stride 'ldx'). */
+static void infer_step(const struct seq2seq *m, struct seq2seq_infer *s, int stack,
+		       const float *x, size_t ldx, int B)
+{
+	int H = m->cfg.hidden_size, GH = GATES * H;
+	size_t BH = (size_t)B * (size_t)H;
+
+	for (int l = 0; l < s->layers; l++) {
+		const struct tensor *p = &m->p.t[4 * (stack * m->cfg.num_layers + l)];
+		float *h = s->h + (size_t)l * BH, *c = s->c + (size_t)l * BH;
+		const float *in = l ? h - BH : x;
+		int k = stack_in(m, stack, l);
+		rows_product(in, (size_t)B, l ? (size_t)H : ldx, k, s->w_ih[stack][l], GH,
+			     s->gate);
+		rows_product(h, (size_t)B, (size_t)H, H, s->w_hh[stack][l], GH, s->gh);
+		for (int b = 0; b < B; b++)
+			lstm_row(H, p[2].v, p[3].v, s->gate + (size_t)b * GH,
+				 s->gh + (size_t)b * GH, c + (size_t)b * H, h + (size_t)b * H);
+	}
+}
+
+/* B windows 'x' into 'pred' [B][horizon]. */
+static void infer_batch(const struct seq2seq *m, struct seq2seq_infer *s, const float *x,
+			int B, float *pred)
+{
+	int T = m->cfg.seq_len, F = m->cfg.input_size, S = m->cfg.horizon;
+	int H = m->cfg.hidden_size, ti = m->cfg.target_index;
+	size_t BH = (size_t)B * (size_t)H;
+	const struct tensor *head = &m->p.t[8 * m->cfg.num_layers];
+	const float *top = s->h + (size_t)(s->layers - 1) * BH;
+
+	memset(s->h, 0, (size_t)s->layers * BH * sizeof(float));
+	memset(s->c, 0, (size_t)s->layers * BH * sizeof(float));
+	for (int t = 0; t < T; t++)
+		infer_step(m, s, ENC, x + (size_t)t * F, (size_t)T * (size_t)F, B);
+	for (int b = 0; b < B; b++)
+		s->din[b] = ti >= 0 ? x[((size_t)b * T + T - 1) * F + ti] : 0.0f;
+	for (int t = 0; t < S; t++) {
+		infer_step(m, s, DEC, s->din, 1, B);
+		/* head.weight [1, H] is its own transpose [H][1] */
+		rows_product(top, (size_t)B, (size_t)H, H, head[0].v, 1, s->col);
+		for (int b = 0; b < B; b++) {
+			s->din[b] = s->col[b] + head[1].v[0];
+			pred[(size_t)b * S + t] = s->din[b];
+		}
+	}
+}
+
+void seq2seq_infer(const struct seq2seq *m, struct seq2seq_infer *s, const float *x,
+		   size_t n, float *pred)
+{
+	size_t row = (size_t)m->cfg.seq_len * (size_t)m->cfg.input_size;
+	size_t S = (size_t)m->cfg.horizon;
+
+	if (memcmp(s->copy, m->p.value, m->p.total * sizeof(float)))
+		pack(m, s);
+	for (size_t i = 0; i < n; i += (size_t)s->max_batch) {
+		int B = n - i < (size_t)s->max_batch ? (int)(n - i) : s->max_batch;
+		infer_batch(m, s, x + i * row, B, pred + i * S);
+	}
+}
+
 /* --- backward */
 
 static void mul_into(float *a, const float *b, size_t n)
@@ -492,4 +721,150 @@ int seq2seq_save(const struct seq2seq *m, const char *path, json_t *meta,
 	safetensors_writer_release(&sw);
 	free(text);
 	return rc;
+}
+
+/* A metadata integer in [lo, hi]. */
+static int meta_long(const struct safetensors *st, const char *path, const char *key,
+		     long lo, long hi, long *out, struct err *err)
+{
+	const char *s = safetensors_meta(st, key);
+	char *end;
+	long v;
+
+	errno = 0;
+	v = s ? strtol(s, &end, 10) : 0;
+	if (!s || !*s || *end || errno || v < lo || v > hi) {
+		err_set(err, ERR_USER, "%s: metadata '%s' is %s%s%s (expected an integer "
+			"from %ld to %ld)", path, key, s ? "'" : "missing", s ? s : "",
+			s ? "'" : "", lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* A metadata number from 0 to 1, 1 itself only when 'one'. */
+static int meta_fraction(const struct safetensors *st, const char *path, const char *key,
+			 int one, float *out, struct err *err)
+{
+	const char *s = safetensors_meta(st, key);
+	char *end;
+
+	errno = 0;
+	*out = s ? strtof(s, &end) : -1;
+	if (s && *s && !*end && !errno && *out >= 0 && (*out < 1 || (one && *out == 1)))
+		return 0;
+	err_set(err, ERR_USER, "%s: metadata '%s' is %s%s%s (expected a number from 0 "
+		"to %s)", path, key, s ? "'" : "missing", s ? s : "", s ? "'" : "",
+		one ? "1" : "below 1");
+	return -1;
+}
+
+/* The architecture from the metadata of a "dagrun.encoder_lstm.v1" file. */
+static int read_config(const struct safetensors *st, const char *path,
+		       struct seq2seq_config *cfg, struct err *err)
+{
+	const char *fmt = safetensors_meta(st, "format");
+	long layers, hidden, in, len, out, ti;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (!fmt || strcmp(fmt, SEQ2SEQ_FORMAT)) {
+		err_set(err, ERR_USER, "%s: metadata 'format' is '%s' (expected '%s')",
+			path, fmt ? fmt : "missing", SEQ2SEQ_FORMAT);
+		return -1;
+	}
+	if (meta_long(st, path, "num_layers", 1, LOAD_MAX_LAYERS, &layers, err) ||
+	    meta_long(st, path, "hidden_size", 1, LOAD_MAX_HIDDEN, &hidden, err) ||
+	    meta_long(st, path, "input_size", 1, LOAD_MAX_SIZE, &in, err) ||
+	    meta_long(st, path, "input_seq_len", 1, LOAD_MAX_SIZE, &len, err) ||
+	    meta_long(st, path, "output_size", 1, LOAD_MAX_SIZE, &out, err) ||
+	    meta_long(st, path, "target_index", -1, in - 1, &ti, err) ||
+	    meta_fraction(st, path, "dropout", 0, &cfg->dropout, err) ||
+	    meta_fraction(st, path, "teacher_forcing", 1, &cfg->teacher_forcing, err))
+		return -1;
+	cfg->num_layers = (int)layers;
+	cfg->hidden_size = (int)hidden;
+	cfg->input_size = (int)in;
+	cfg->seq_len = (int)len;
+	cfg->horizon = (int)out;
+	cfg->target_index = (int)ti;
+	return 0;
+}
+
+/* A shape as "[a, b]" into 'buf'. */
+static const char *shape_text(const size_t *shape, int ndim, char *buf, size_t n)
+{
+	size_t used = (size_t)snprintf(buf, n, "[");
+
+	for (int d = 0; d < ndim && used < n; d++)
+		used += (size_t)snprintf(buf + used, n - used, "%s%zu", d ? ", " : "", shape[d]);
+	if (used < n)
+		snprintf(buf + used, n - used, "]");
+	return buf;
+}
+
+/* The file holds exactly the declared tensors of 'm', F32 of their shapes:
+ * checked before anything is allocated for them. */
+static int check_tensors(const struct seq2seq *m, const struct safetensors *st,
+			 const char *path, struct err *err)
+{
+	char have[128], want[128];
+
+	for (int i = 0; i < m->p.n; i++) {
+		const struct tensor *t = &m->p.t[i];
+		const struct safetensors_tensor *f = safetensors_find(st, t->name);
+		if (!f) {
+			err_set(err, ERR_USER, "%s: no tensor '%s' (expected the tensors of "
+				"the architecture in its metadata)", path, t->name);
+			return -1;
+		}
+		if (strcmp(f->dtype, "F32") || f->ndim != t->ndim ||
+		    memcmp(f->shape, t->shape, (size_t)t->ndim * sizeof(size_t))) {
+			err_set(err, ERR_USER, "%s: tensor '%s' is %s %s (expected F32 %s, "
+				"from the architecture in its metadata)", path, t->name,
+				f->dtype, shape_text(f->shape, f->ndim, have, sizeof(have)),
+				shape_text(t->shape, t->ndim, want, sizeof(want)));
+			return -1;
+		}
+	}
+	for (int i = 0; i < safetensors_count(st); i++) {
+		const char *name = safetensors_at(st, i)->name;
+		if (!tensor_set_find(&m->p, name)) {
+			err_set(err, ERR_USER, "%s: tensor '%s' is not one of a %d-layer "
+				"encoder-decoder LSTM (expected only the %d tensors of its "
+				"metadata's architecture)", path, name, m->cfg.num_layers, m->p.n);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct seq2seq *seq2seq_load(const char *path, json_t **meta, struct err *err)
+{
+	struct safetensors *st = safetensors_read(path, err);
+	struct seq2seq_config cfg;
+	struct seq2seq *m = NULL;
+	const char *text;
+
+	if (!st || read_config(st, path, &cfg, err))
+		goto out;
+	m = declared(&cfg);
+	if (check_tensors(m, st, path, err)) {
+		seq2seq_free(m);
+		m = NULL;
+		goto out;
+	}
+	tensor_set_alloc(&m->p);
+	for (int i = 0; i < m->p.n; i++)   /* each checked by check_tensors() */
+		memcpy(m->p.t[i].v, safetensors_find(st, m->p.t[i].name)->data,
+		       m->p.t[i].count * sizeof(float));
+	text = safetensors_meta(st, "meta");
+	if (meta) {
+		*meta = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+		if (!*meta)
+			*meta = json_null();
+	}
+out:
+	safetensors_free(st);
+	return m;
 }

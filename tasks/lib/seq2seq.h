@@ -31,7 +31,18 @@
  *
  * Determinism: for a seed, data and OpenBLAS thread count the results are
  * the same bytes on every run.  Not thread-safe on the same model or
- * workspace. */
+ * workspace.
+ *
+ * Inference (seq2seq_infer(), for the forecaster): OpenBLAS rounds a row
+ * of a product differently with other rows around it, so
+ * seq2seq_predict()'s value for a window may differ in the last bits with
+ * the batch around it.  seq2seq_infer() runs the same model step by step
+ * with products of its own, every element one chain of multiply-adds in a
+ * fixed order, and the training cells' arithmetic, so a window's
+ * prediction is the same bits alone or among any others, on any CPU.  It
+ * differs from seq2seq_predict()'s by a few 1e-7 of the outputs'
+ * magnitude (the rounding of the products, carried through the steps).
+ * It only reads the model: calls with distinct scratch may run at once. */
 #ifndef DAGRUN_SEQ2SEQ_H
 #define DAGRUN_SEQ2SEQ_H
 
@@ -57,6 +68,7 @@ struct seq2seq_config {
 
 struct seq2seq;        /* a model: config and parameters */
 struct seq2seq_work;   /* activations of one batch, for the backward pass */
+struct seq2seq_infer;  /* scratch of seq2seq_infer(): one caller's at a time */
 
 /* A model with zeroed parameters; free with seq2seq_free().  The config
  * must be valid (asserted). */
@@ -89,6 +101,20 @@ void seq2seq_backward(struct seq2seq *m, struct seq2seq_work *w, const float *dy
 void seq2seq_predict(struct seq2seq *m, struct seq2seq_work *w, const float *x,
 		     size_t n, float *pred);
 
+/* Scratch of seq2seq_infer() for up to 'max_batch' windows at a time
+ * (>= 1), with the weights laid out for its products (packed here, and
+ * again by seq2seq_infer() when the model's parameters have changed
+ * since): a few steps of state, not the sequences.  Free with
+ * seq2seq_infer_free(). */
+struct seq2seq_infer *seq2seq_infer_new(const struct seq2seq *m, int max_batch);
+void seq2seq_infer_free(struct seq2seq_infer *s);
+/* Predict 'n' windows 'x' [n, seq_len, input_size] into 'pred' [n,
+ * horizon] (no dropout, no teacher), max_batch at a time.  A window's
+ * prediction does not depend on 'n', its place among the windows,
+ * max_batch or the CPU's vector width (see the top of this file). */
+void seq2seq_infer(const struct seq2seq *m, struct seq2seq_infer *s, const float *x,
+		   size_t n, float *pred);
+
 /* Save to 'path' as safetensors in the names above, with the metadata
  * format "dagrun.encoder_lstm.v1", num_layers, hidden_size, input_size,
  * input_seq_len, output_size (the horizon), target_index (decimal
@@ -96,5 +122,14 @@ void seq2seq_predict(struct seq2seq *m, struct seq2seq_work *w, const float *x,
  * may be NULL).  Returns 0, or -1 with 'err' set (ERR_IO). */
 int seq2seq_save(const struct seq2seq *m, const char *path, json_t *meta,
 		 struct err *err);
+/* Load a model saved by seq2seq_save().  Nothing is trusted: the format,
+ * every metadata field (integers in range, target_index -1 or a feature,
+ * dropout and teacher_forcing in their ranges), then every tensor by name,
+ * dtype and shape, checked before anything is allocated, and no tensor
+ * besides.  '*meta' (if not NULL) gets the "meta" object (caller decrefs;
+ * JSON null when absent or not JSON).  Returns the model (free with
+ * seq2seq_free()), or NULL with 'err' set: ERR_IO when the file cannot be
+ * read, ERR_USER naming the file and what is wrong. */
+struct seq2seq *seq2seq_load(const char *path, json_t **meta, struct err *err);
 
 #endif

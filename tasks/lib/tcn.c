@@ -9,13 +9,17 @@
  * (downsample only) and the block's output.
  *
  * Invariant: only the products and im2col/col2im couple rows; everything
- * else is elementwise over a block's [B*T][C] buffers. */
+ * else is elementwise over a block's [B*T][C] buffers.  In inference
+ * (tcn_infer) the products are rows_product(), which couples nothing: a
+ * window's rows there read only that window's rows. */
 #include "tcn.h"
 #include "blas.h"
 #include "safetensors.h"
 #include "xalloc.h"
 
 #include <assert.h>
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +27,12 @@
 
 /* 'format' in the metadata of every model file this module writes */
 #define TCN_FORMAT "dagrun.tcn.v1"
+/* Bounds tcn_load() puts on a file's metadata, past anything train.tcn
+ * writes (its limits: kernel_size 64, channels 4096): 65536 channels,
+ * 4096 taps, 2^20 features, outputs or steps */
+#define LOAD_MAX_CHANNELS 65536
+#define LOAD_MAX_KERNEL 4096
+#define LOAD_MAX_SIZE (1L << 20)
 
 struct tcn {
 	struct tcn_config cfg;
@@ -97,7 +107,9 @@ static void declare_params(struct tcn *m)
 	tensor_set_add(&m->p, "head.bias", 1, &out);
 }
 
-struct tcn *tcn_new(const struct tcn_config *cfg)
+/* A model of 'cfg' whose tensors are declared but not allocated: what
+ * tcn_load() checks a file against before allocating anything. */
+static struct tcn *declared(const struct tcn_config *cfg)
 {
 	struct tcn *m = xcalloc(1, sizeof(*m));
 
@@ -109,6 +121,13 @@ struct tcn *tcn_new(const struct tcn_config *cfg)
 	m->cfg = *cfg;
 	tensor_set_init(&m->p);
 	declare_params(m);
+	return m;
+}
+
+struct tcn *tcn_new(const struct tcn_config *cfg)
+{
+	struct tcn *m = declared(cfg);
+
 	tensor_set_alloc(&m->p);
 	return m;
 }
@@ -318,6 +337,39 @@ TENSOR_CLONES static void col2im_add(const float *restrict dcol, int B, int T, i
 	}
 }
 
+/* c[r][o] = the sum over i < k of a[r][i] bt[i][o], for 'rows' rows of
+ * 'a' (row stride 'lda') into rows of 'n': tcn_infer()'s products.  Every
+ * element is one chain of additions over i in order, four terms per pass
+ * (the order kept, the row of 'c' loaded and stored a quarter as often);
+ * the copies of TENSOR_CLONES compute the same operations.  Nothing
+ * couples rows: a row's result does not depend on the rows around it. */
+TENSOR_CLONES static void rows_product(const float *restrict a, size_t rows, size_t lda,
+				       int k, const float *restrict bt, int n,
+				       float *restrict c)
+{
+	for (size_t r = 0; r < rows; r++) {
+		const float *ar = a + r * lda;
+		float *cr = c + r * (size_t)n;
+		int i = 0;
+
+		memset(cr, 0, (size_t)n * sizeof(float));
+		for (; i + 4 <= k; i += 4) {
+			const float *b0 = bt + (size_t)i * n, *b1 = b0 + n, *b2 = b1 + n;
+			const float *b3 = b2 + n;
+			float v0 = ar[i], v1 = ar[i + 1], v2 = ar[i + 2], v3 = ar[i + 3];
+			for (int o = 0; o < n; o++)
+				cr[o] = (((cr[o] + v0 * b0[o]) + v1 * b1[o]) + v2 * b2[o]) +
+					v3 * b3[o];
+		}
+		for (; i < k; i++) {
+			const float *b0 = bt + (size_t)i * n;
+			float v0 = ar[i];
+			for (int o = 0; o < n; o++)
+				cr[o] = cr[o] + v0 * b0[o];
+		}
+	}
+}
+
 TENSOR_FUSED_END
 
 /* --- forward
@@ -455,6 +507,161 @@ void tcn_predict(struct tcn *m, struct tcn_work *w, const float *x, size_t n,
 	}
 }
 
+/* --- inference (tcn_infer)
+ *
+ * tcn_forward()'s network without what backward keeps, its products by
+ * rows_product() on weights transposed once into [K][c_out] (K tap-major,
+ * as im2col lays a row out).  Per block, the input (the windows, or the
+ * block before's output) goes through conv1 into 'h', conv2 from 'h' back
+ * into 'h' (im2col has copied it into 'col' by then), the residual into
+ * 'res' when there is a downsample, and the sum into the other of 'a' and
+ * 'b'. */
+
+struct tcn_infer {
+	int max_batch, levels;
+	float *copy;                 /* the parameters the packed weights are of */
+	float **w1, **w2, **wd;      /* per block: [ci*k][co], [co*k][co], [ci][co] */
+	float *head;                 /* [c_last][output_size] */
+	float *col, *a, *b, *h, *res;   /* [max_batch * T] rows of ci*k, or of C */
+};
+
+/* 'w' [co][ci][k] into 'wt' [k][ci][co]: the right side of rows_product()
+ * for a row of im2col (k = 1: a 1x1 convolution's or a linear layer's
+ * [co][ci] weight transposed). */
+static void to_columns(const float *w, int co, int ci, int k, float *wt)
+{
+	for (int o = 0; o < co; o++)
+		for (int c = 0; c < ci; c++)
+			for (int j = 0; j < k; j++)
+				wt[((size_t)j * ci + c) * co + o] = w[((size_t)o * ci + c) * k + j];
+}
+
+/* The weights of 'm' into the layouts of 's', and their copy. */
+static void pack(const struct tcn *m, struct tcn_infer *s)
+{
+	int k = m->cfg.kernel_size, C = m->cfg.channels[m->cfg.levels - 1];
+
+	for (int i = 0; i < m->cfg.levels; i++) {
+		const struct tensor *t = &m->p.t[m->first[i]];
+		int ci = block_in(m, i), co = m->cfg.channels[i];
+		to_columns(t[0].v, co, ci, k, s->w1[i]);
+		to_columns(t[2].v, co, co, k, s->w2[i]);
+		if (s->wd[i])
+			to_columns(t[4].v, co, ci, 1, s->wd[i]);
+	}
+	to_columns(m->p.t[m->head].v, m->cfg.output_size, C, 1, s->head);
+	memcpy(s->copy, m->p.value, m->p.total * sizeof(float));
+}
+
+struct tcn_infer *tcn_infer_new(const struct tcn *m, int max_batch)
+{
+	struct tcn_infer *s = xcalloc(1, sizeof(*s));
+	size_t BT = (size_t)max_batch * (size_t)m->cfg.seq_len, k = (size_t)m->cfg.kernel_size;
+	size_t C = (size_t)widest(m), L = (size_t)m->cfg.levels;
+	size_t in_max = C > (size_t)m->cfg.input_size ? C : (size_t)m->cfg.input_size;
+
+	assert(max_batch >= 1);
+	s->max_batch = max_batch;
+	s->levels = m->cfg.levels;
+	s->copy = tensor_alloc(m->p.total);
+	s->w1 = xcalloc(L, sizeof(float *));
+	s->w2 = xcalloc(L, sizeof(float *));
+	s->wd = xcalloc(L, sizeof(float *));
+	for (int i = 0; i < m->cfg.levels; i++) {
+		size_t ci = (size_t)block_in(m, i), co = (size_t)m->cfg.channels[i];
+		s->w1[i] = tensor_alloc(ci * k * co);
+		s->w2[i] = tensor_alloc(co * k * co);
+		s->wd[i] = has_down(m, i) ? tensor_alloc(ci * co) : NULL;
+	}
+	s->head = tensor_alloc((size_t)m->cfg.channels[L - 1] * (size_t)m->cfg.output_size);
+	s->col = tensor_alloc(BT * in_max * k);
+	s->a = tensor_alloc(BT * C);
+	s->b = tensor_alloc(BT * C);
+	s->h = tensor_alloc(BT * C);
+	s->res = tensor_alloc(BT * C);
+	pack(m, s);
+	return s;
+}
+
+void tcn_infer_free(struct tcn_infer *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < s->levels; i++) {
+		tensor_free(s->w1[i]);
+		tensor_free(s->w2[i]);
+		tensor_free(s->wd[i]);
+	}
+	free(s->w1);
+	free(s->w2);
+	free(s->wd);
+	tensor_free(s->copy);
+	tensor_free(s->head);
+	tensor_free(s->col);
+	tensor_free(s->a);
+	tensor_free(s->b);
+	tensor_free(s->h);
+	tensor_free(s->res);
+	free(s);
+}
+
+/* relu(im2col(x) wt + bias) of B windows into 'out' [B*T][co]; 'out' may
+ * be 'x' (im2col has read it before the product writes). */
+static void infer_conv(const float *x, int B, int T, int ci, int co, int k, int d,
+		       const float *wt, const float *bias, float *col, float *out)
+{
+	size_t rows = (size_t)B * (size_t)T;
+
+	im2col(x, B, T, ci, k, d, col);
+	rows_product(col, rows, (size_t)ci * (size_t)k, ci * k, wt, co, out);
+	bias_relu(out, bias, rows, co);
+}
+
+/* Block i of B windows from 'x' into 'y'. */
+static void infer_block(const struct tcn *m, struct tcn_infer *s, int i, const float *x,
+			int B, float *y)
+{
+	const struct tensor *t = &m->p.t[m->first[i]];
+	int T = m->cfg.seq_len, k = m->cfg.kernel_size, d = 1 << i;
+	int ci = block_in(m, i), co = m->cfg.channels[i];
+	size_t rows = (size_t)B * (size_t)T;
+	const float *res = x;
+
+	infer_conv(x, B, T, ci, co, k, d, s->w1[i], t[1].v, s->col, s->h);
+	infer_conv(s->h, B, T, co, co, k, d, s->w2[i], t[3].v, s->col, s->h);
+	if (s->wd[i]) {
+		rows_product(x, rows, (size_t)ci, ci, s->wd[i], co, s->res);
+		add_bias(s->res, t[5].v, rows, co);
+		res = s->res;
+	}
+	add_relu(s->h, res, y, rows * (size_t)co);
+}
+
+void tcn_infer(const struct tcn *m, struct tcn_infer *s, const float *x, size_t n,
+	       float *y)
+{
+	int T = m->cfg.seq_len, L = m->cfg.levels, C = m->cfg.channels[L - 1];
+	int out = m->cfg.output_size;
+	size_t row = (size_t)T * (size_t)m->cfg.input_size;
+	const float *head_bias = m->p.t[m->head + 1].v;
+
+	if (memcmp(s->copy, m->p.value, m->p.total * sizeof(float)))
+		pack(m, s);
+	for (size_t i = 0; i < n; i += (size_t)s->max_batch) {
+		int B = n - i < (size_t)s->max_batch ? (int)(n - i) : s->max_batch;
+		const float *in = x + i * row;
+		for (int l = 0; l < L; l++) {
+			float *next = l % 2 ? s->b : s->a;
+			infer_block(m, s, l, in, B, next);
+			in = next;
+		}
+		/* the last step of each window: rows T-1, 2T-1, ... */
+		rows_product(in + (size_t)(T - 1) * C, (size_t)B, (size_t)T * (size_t)C, C,
+			     s->head, out, y + i * (size_t)out);
+		add_bias(y + i * (size_t)out, head_bias, (size_t)B, out);
+	}
+}
+
 /* --- backward */
 
 /* The gradient of a convolution from 'dz' [B*T][co], the gradient of its
@@ -567,4 +774,178 @@ int tcn_save(const struct tcn *m, const char *path, json_t *meta, struct err *er
 	free(channels);
 	free(text);
 	return rc;
+}
+
+/* A metadata integer in [lo, hi]. */
+static int meta_long(const struct safetensors *st, const char *path, const char *key,
+		     long lo, long hi, long *out, struct err *err)
+{
+	const char *s = safetensors_meta(st, key);
+	char *end;
+	long v;
+
+	errno = 0;
+	v = s ? strtol(s, &end, 10) : 0;
+	if (!s || !*s || *end || errno || v < lo || v > hi) {
+		err_set(err, ERR_USER, "%s: metadata '%s' is %s%s%s (expected an integer "
+			"from %ld to %ld)", path, key, s ? "'" : "missing", s ? s : "",
+			s ? "'" : "", lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* cfg->levels and cfg->channels from metadata 'channels', "[32,32]". */
+static int meta_channels(const struct safetensors *st, const char *path,
+			 struct tcn_config *cfg, struct err *err)
+{
+	const char *s = safetensors_meta(st, "channels");
+	json_t *a = s ? json_loads(s, JSON_DECODE_ANY, NULL) : NULL, *v;
+	size_t i, n = json_array_size(a);
+	int ok = json_is_array(a) && n >= 1 && n <= TCN_MAX_LEVELS;
+
+	json_array_foreach(a, i, v) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > LOAD_MAX_CHANNELS)
+			ok = 0;
+		else if (ok)
+			cfg->channels[i] = (int)json_integer_value(v);
+	}
+	json_decref(a);
+	if (ok) {
+		cfg->levels = (int)n;
+		return 0;
+	}
+	err_set(err, ERR_USER, "%s: metadata 'channels' is %s%s%s (expected a list of 1 "
+		"to %d integers from 1 to %d)", path, s ? "'" : "missing", s ? s : "",
+		s ? "'" : "", TCN_MAX_LEVELS, LOAD_MAX_CHANNELS);
+	return -1;
+}
+
+/* cfg->dropout from the metadata: a number in [0, 1). */
+static int meta_dropout(const struct safetensors *st, const char *path,
+			struct tcn_config *cfg, struct err *err)
+{
+	const char *s = safetensors_meta(st, "dropout");
+	char *end;
+
+	errno = 0;
+	cfg->dropout = s ? strtof(s, &end) : -1;
+	if (s && *s && !*end && !errno && cfg->dropout >= 0 && cfg->dropout < 1)
+		return 0;
+	err_set(err, ERR_USER, "%s: metadata 'dropout' is %s%s%s (expected a number "
+		"from 0 to below 1)", path, s ? "'" : "missing", s ? s : "", s ? "'" : "");
+	return -1;
+}
+
+/* The architecture from the metadata of a "dagrun.tcn.v1" file. */
+static int read_config(const struct safetensors *st, const char *path,
+		       struct tcn_config *cfg, struct err *err)
+{
+	const char *fmt = safetensors_meta(st, "format");
+	long in, out, len, k, rf;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (!fmt || strcmp(fmt, TCN_FORMAT)) {
+		err_set(err, ERR_USER, "%s: metadata 'format' is '%s' (expected '%s')",
+			path, fmt ? fmt : "missing", TCN_FORMAT);
+		return -1;
+	}
+	if (meta_long(st, path, "input_size", 1, LOAD_MAX_SIZE, &in, err) ||
+	    meta_long(st, path, "output_size", 1, LOAD_MAX_SIZE, &out, err) ||
+	    meta_long(st, path, "input_seq_len", 1, LOAD_MAX_SIZE, &len, err) ||
+	    meta_long(st, path, "kernel_size", 1, LOAD_MAX_KERNEL, &k, err) ||
+	    meta_channels(st, path, cfg, err) || meta_dropout(st, path, cfg, err))
+		return -1;
+	cfg->input_size = (int)in;
+	cfg->output_size = (int)out;
+	cfg->seq_len = (int)len;
+	cfg->kernel_size = (int)k;
+	if (meta_long(st, path, "receptive_field", 1, LONG_MAX, &rf, err))
+		return -1;
+	if (rf == tcn_receptive_field(cfg))
+		return 0;
+	err_set(err, ERR_USER, "%s: metadata 'receptive_field' is %ld, but kernel_size "
+		"%d over %d blocks sees %ld steps", path, rf, cfg->kernel_size,
+		cfg->levels, tcn_receptive_field(cfg));
+	return -1;
+}
+
+/* A shape as "[a, b, c]" into 'buf'. */
+static const char *shape_text(const size_t *shape, int ndim, char *buf, size_t n)
+{
+	size_t used = (size_t)snprintf(buf, n, "[");
+
+	for (int d = 0; d < ndim && used < n; d++)
+		used += (size_t)snprintf(buf + used, n - used, "%s%zu", d ? ", " : "", shape[d]);
+	if (used < n)
+		snprintf(buf + used, n - used, "]");
+	return buf;
+}
+
+/* The file holds exactly the declared tensors of 'm', F32 of their shapes:
+ * checked before anything is allocated for them. */
+static int check_tensors(const struct tcn *m, const struct safetensors *st,
+			 const char *path, struct err *err)
+{
+	char have[128], want[128];
+
+	for (int i = 0; i < m->p.n; i++) {
+		const struct tensor *t = &m->p.t[i];
+		const struct safetensors_tensor *f = safetensors_find(st, t->name);
+		if (!f) {
+			err_set(err, ERR_USER, "%s: no tensor '%s' (expected the tensors of "
+				"the architecture in its metadata)", path, t->name);
+			return -1;
+		}
+		if (strcmp(f->dtype, "F32") || f->ndim != t->ndim ||
+		    memcmp(f->shape, t->shape, (size_t)t->ndim * sizeof(size_t))) {
+			err_set(err, ERR_USER, "%s: tensor '%s' is %s %s (expected F32 %s, "
+				"from the architecture in its metadata)", path, t->name,
+				f->dtype, shape_text(f->shape, f->ndim, have, sizeof(have)),
+				shape_text(t->shape, t->ndim, want, sizeof(want)));
+			return -1;
+		}
+	}
+	for (int i = 0; i < safetensors_count(st); i++) {
+		const char *name = safetensors_at(st, i)->name;
+		if (!tensor_set_find(&m->p, name)) {
+			err_set(err, ERR_USER, "%s: tensor '%s' is not one of a %d-block TCN "
+				"(expected only the %d tensors of its metadata's architecture)",
+				path, name, m->cfg.levels, m->p.n);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct tcn *tcn_load(const char *path, json_t **meta, struct err *err)
+{
+	struct safetensors *st = safetensors_read(path, err);
+	struct tcn_config cfg;
+	struct tcn *m = NULL;
+	const char *text;
+
+	if (!st || read_config(st, path, &cfg, err))
+		goto out;
+	m = declared(&cfg);
+	if (check_tensors(m, st, path, err)) {
+		tcn_free(m);
+		m = NULL;
+		goto out;
+	}
+	tensor_set_alloc(&m->p);
+	for (int i = 0; i < m->p.n; i++)   /* each checked by check_tensors() */
+		memcpy(m->p.t[i].v, safetensors_find(st, m->p.t[i].name)->data,
+		       m->p.t[i].count * sizeof(float));
+	text = safetensors_meta(st, "meta");
+	if (meta) {
+		*meta = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+		if (!*meta)
+			*meta = json_null();
+	}
+out:
+	safetensors_free(st);
+	return m;
 }

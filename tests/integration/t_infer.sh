@@ -224,4 +224,155 @@ YAML
 		ok "$params: exit 2, $what"
 	fi
 done < bad.txt
+
+# --- train.tcn and train.encoder_lstm on a slice of ETTh1 (examples/data),
+# each applied by infer.batch to the data.load node on 2 threads and to the
+# CSV file itself on 1.  Their trainers predict in batches through OpenBLAS,
+# whose rounding of a window depends on the batch around it; the
+# forecaster's products are its own and batch-independent (tcn_infer(),
+# seq2seq_infer()), so the test windows' predictions equal predictions.npy
+# within 1e-5 relative, not to the bit, and the two infer.batch runs agree
+# to the bit.  A truncated model file, one whose metadata disagrees with
+# its tensors' shapes and one of an unknown format fail the node with
+# exit 2, naming the file and what is wrong.
+head -n 721 "$ROOT/examples/data/ETTh1.csv" > data/ett.csv
+# set_meta.sh IN OUT KEY VALUE: IN with its metadata KEY set to VALUE, the
+# header rewritten (padded with spaces to 8 bytes) and the data kept
+cat > set_meta.sh <<'SH'
+len=$(od -An -tu8 -N8 "$1" | tr -d ' ')
+head -c $((8 + len)) "$1" | tail -c "$len" |
+	jq -c --arg k "$3" --arg v "$4" '.__metadata__[$k] = $v' | tr -d '\n' > "$2.h"
+n=$(wc -c < "$2.h")
+while [ $((n % 8)) -ne 0 ]; do printf ' ' >> "$2.h"; n=$((n + 1)); done
+printf "$(printf '\\%03o' $((n & 255)) $((n >> 8 & 255)) $((n >> 16 & 255)) $((n >> 24 & 255)) 0 0 0 0)" > "$2"
+cat "$2.h" >> "$2" && rm "$2.h"
+tail -c +$((9 + len)) "$1" >> "$2"
+SH
+DEEP="infer_tcn infer_tcn_csv infer_s2s infer_s2s_csv train_tcn train_s2s ett_features"
+deep_models() {
+	cat <<YAML
+  ett:
+    task: data.load
+    params: {path: data/ett.csv, target: OT, timestamp: date}
+  ett_features:
+    task: data.preprocess
+    needs: [ett]
+    params: {target: OT, time_features: [min_of_day], lags: [1, 24], rolling: [6],
+             input_seq_len: 12, output_seq_len: 2}
+  train_tcn:
+    task: train.tcn
+    needs: [ett_features]
+    params: {channels: [8, 6], kernel_size: 3, dropout: 0.1, epochs: 2,
+             batch_size: 32, seed: 1}
+  train_s2s:
+    task: train.encoder_lstm
+    needs: [ett_features]
+    params: {num_layers: 2, hidden_size: 8, teacher_forcing: 0.5, epochs: 2,
+             batch_size: 32, seed: 2}
+  tcn_cut:
+    needs: [train_tcn]
+    cmd: head -c 6000 \$DAGRUN_IN/train_tcn/model.safetensors > \$DAGRUN_OUT/model.safetensors
+  tcn_shape:
+    needs: [train_tcn]
+    cmd: sh set_meta.sh \$DAGRUN_IN/train_tcn/model.safetensors \$DAGRUN_OUT/model.safetensors channels '[8,5]'
+  s2s_shape:
+    needs: [train_s2s]
+    cmd: sh set_meta.sh \$DAGRUN_IN/train_s2s/model.safetensors \$DAGRUN_OUT/model.safetensors hidden_size 6
+  s2s_format:
+    needs: [train_s2s]
+    cmd: sh set_meta.sh \$DAGRUN_IN/train_s2s/model.safetensors \$DAGRUN_OUT/model.safetensors format dagrun.seq2seq.v2
+YAML
+}
+{
+	printf 'pipeline: deep\nnodes:\n'
+	deep_models
+	cat <<YAML
+  infer_tcn:
+    task: infer.batch
+    needs: [train_tcn, ett]
+    params: {threads: 2}
+  infer_tcn_csv:
+    task: infer.batch
+    needs: [train_tcn]
+    params: {csv: data/ett.csv}
+  infer_s2s:
+    task: infer.batch
+    needs: [train_s2s, ett]
+    params: {threads: 2}
+  infer_s2s_csv:
+    task: infer.batch
+    needs: [train_s2s]
+    params: {csv: data/ett.csv}
+  export:
+    needs: [$(echo $DEEP | tr ' ' ',')]
+    cmd: "rm -rf got && for n in $DEEP; do mkdir -p got/\$n && cp \$DAGRUN_IN/\$n/*.* got/\$n/; done && echo ok > \$DAGRUN_OUT/done"
+YAML
+} > pipelines/deep.yaml
+git add -A && git commit -qm deep
+run_dagrun pipelines/deep.yaml
+expect "tcn and encoder_lstm train and infer.batch runs on each (exit 0)" [ "$RC" -eq 0 ]
+for m in tcn s2s; do
+	expect "$m: a horizon of 2: yhat_1, yhat_2 and the actuals" \
+		[ "$(head -n 1 got/infer_$m/predictions.csv)" = "timestamp,yhat_1,yhat_2,y_1,y_2" ]
+	# 720 rows - 24 warm-up rows (lag 24) = 696; 696 - 12 - 2 + 1 windows + the forecast
+	expect "$m: every window and the forecast past the end: 684 rows" \
+		[ "$(($(wc -l < got/infer_$m/predictions.csv) - 1))" = 684 ]
+	expect "$m: the data.load node on 2 threads and the CSV on 1 give the same bytes" \
+		cmp -s got/infer_$m/predictions.csv got/infer_${m}_csv/predictions.csv
+done
+expect "the log names the kind: tcn" \
+	contains "$(cat state/logs/*/infer_tcn.log)" "tcn model of 'train_tcn' on 'ett': 720 rows, 683 windows and the forecast for 2016-07-31T00:00:00Z"
+expect "the log names the kind: encoder_lstm" \
+	contains "$(cat state/logs/*/infer_s2s.log)" "encoder_lstm model of 'train_s2s' on 'ett'"
+
+if "$PY" -c 'import numpy, pandas' 2>/dev/null; then
+	near() { "$PY" - "$@" <<'PY'
+import sys, numpy as np, pandas as pd
+node, train = sys.argv[1], sys.argv[2]
+p = pd.read_csv(f"got/{node}/predictions.csv", float_precision="round_trip")
+p.index = pd.to_datetime(p.timestamp).astype("int64") // 10**9
+T = np.load("got/ett_features/T_test.npy")
+P = np.load(f"got/{train}/predictions.npy").astype(np.float64)
+got = p.loc[T, ["yhat_1", "yhat_2"]].to_numpy()
+rel = np.abs(got - P) / np.abs(P)
+print(got.shape == P.shape and len(P) > 50 and bool((rel <= 1e-5).all()))
+print(f"{train}: max relative difference {rel.max():.2e} over {P.size} values, "
+      f"{int((got.astype(np.float32) == P.astype(np.float32)).sum())} equal as float32",
+      file=sys.stderr)
+PY
+	}
+	expect "tcn: the test windows' predictions equal predictions.npy within 1e-5 relative" \
+		[ "$(near infer_tcn train_tcn)" = True ]
+	expect "encoder_lstm: the test windows' predictions equal predictions.npy within 1e-5 relative" \
+		[ "$(near infer_s2s train_s2s)" = True ]
+else
+	ok "numerical checks of tcn and encoder_lstm (skipped: no numpy and pandas in $PY)"
+fi
+
+cat > bad.txt <<'EOF'
+tcn_cut|tcn_cut/model.safetensors: not a valid safetensors file
+tcn_shape|tcn_shape/model.safetensors: tensor 'blocks.1.conv1.weight' is F32 [6, 8, 3] (expected F32 [5, 8, 3], from the architecture in its metadata)
+s2s_shape|s2s_shape/model.safetensors: tensor 'encoder.weight_ih_l0' is F32 [32, 13] (expected F32 [24, 13], from the architecture in its metadata)
+s2s_format|s2s_format/model.safetensors: metadata 'format' is 'dagrun.seq2seq.v2' (expected dagrun.rnn.v1 of train.gru, train.lstm, dagrun.tcn.v1 of train.tcn or dagrun.encoder_lstm.v1 of train.encoder_lstm)
+EOF
+while IFS='|' read -r need what; do
+	{
+		printf 'pipeline: bad\nnodes:\n'
+		deep_models
+		cat <<YAML
+  infer:
+    task: infer.batch
+    needs: [$need, ett]
+YAML
+	} > pipelines/bad.yaml
+	git add -A >/dev/null && git commit -qm bad >/dev/null
+	run_dagrun pipelines/bad.yaml
+	if [ "$RC" -ne 2 ]; then
+		fail "$need: exit 2" "rc=$RC err=[$ERR]"
+	elif ! contains "$ERR" "FAILED  infer" || ! contains "$ERR" "$what"; then
+		fail "$need: the node fails saying: $what" "err=[$ERR]"
+	else
+		ok "$need: exit 2, $what"
+	fi
+done < bad.txt
 finish
