@@ -34,11 +34,9 @@ make -C "$ROOT" -s dagrun >"$OUT/build.log" 2>&1 || [ -x "$ROOT/dagrun" ] ||
 LIB=$ROOT/tasks/lib
 cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
 	-iquote "$ROOT/engine" -iquote "$LIB" $(pkg-config --cflags jansson openblas) \
-	-o "$OUT/infer_bench" "$HERE/infer_bench.c" "$LIB/forecaster.c" "$LIB/rnn.c" \
-	"$LIB/features.c" "$LIB/scaler.c" "$LIB/window.c" "$LIB/csv.c" "$LIB/timeparse.c" \
-	"$LIB/npy.c" "$LIB/prophet.c" "$LIB/prophet_json.c" "$LIB/l1qp.c" "$LIB/holidays.c" \
-	"$LIB/rng.c" "$LIB/tensor.c" "$LIB/safetensors.c" "$LIB/blas.c" \
+	-o "$OUT/infer_bench" "$HERE/infer_bench.c" "$LIB"/*.c \
 	"$ROOT/engine/err.c" "$ROOT/engine/xalloc.c" "$ROOT/engine/fs.c" "$ROOT/engine/strbuf.c" \
+	"$ROOT/engine/kctx.c" \
 	$(pkg-config --libs jansson openblas liblbfgs) -lm -lpthread >>"$OUT/build.log" 2>&1 ||
 	{ echo "infer bench: cannot build infer_bench (see $OUT/build.log)" >&2; exit 3; }
 cc -O2 -o "$OUT/peak" "$ROOT/bench/train/peak.c" $(pkg-config --cflags --libs openblas) || exit 3

@@ -12,11 +12,13 @@
  * Invariant: the decoder's layer l starts from the encoder's layer l final
  * state, copied; every step of every layer is an rnn_seq of rnn.c, so the
  * cells and their gradients are rnn.c's.  Inference (seq2seq_infer) is the
- * exception: its products are rows_product() and its cell lstm_row(), the
+ * exception: its products are gemm_fixed_rows() and its cell lstm_row(), the
  * arithmetic of rnn.c's LSTM inference row, over rows that never mix
  * windows. */
 #include "seq2seq.h"
 #include "blas.h"
+#include "gemm_fixed.h"
+#include "modelfile.h"
 #include "rnn.h"
 #include "safetensors.h"
 #include "xalloc.h"
@@ -399,42 +401,9 @@ void seq2seq_predict(struct seq2seq *m, struct seq2seq_work *w, const float *x,
  * encoder's T steps from a zero state, then the decoder's from where the
  * encoder left each layer, so the scratch holds one (h, c) per layer and
  * one step's gates.  The weights are transposed once into [in][4H] and
- * [H][4H], the layout rows_product() reads; a row is one window. */
+ * [H][4H], the layout gemm_fixed_rows() reads; a row is one window. */
 
 TENSOR_FUSED_BEGIN
-
-/* c[r][o] = the sum over i < k of a[r][i] bt[i][o], for 'rows' rows of
- * 'a' (row stride 'lda') into rows of 'n': every element one chain of
- * additions over i in order, four terms per pass (the order kept, the row
- * of 'c' loaded and stored a quarter as often); the copies of
- * TENSOR_CLONES compute the same operations.  A row's result does not
- * depend on the rows around it.  (tcn.c's products are the same.) */
-TENSOR_CLONES static void rows_product(const float *restrict a, size_t rows, size_t lda,
-				       int k, const float *restrict bt, int n,
-				       float *restrict c)
-{
-	for (size_t r = 0; r < rows; r++) {
-		const float *ar = a + r * lda;
-		float *cr = c + r * (size_t)n;
-		int i = 0;
-
-		memset(cr, 0, (size_t)n * sizeof(float));
-		for (; i + 4 <= k; i += 4) {
-			const float *b0 = bt + (size_t)i * n, *b1 = b0 + n, *b2 = b1 + n;
-			const float *b3 = b2 + n;
-			float v0 = ar[i], v1 = ar[i + 1], v2 = ar[i + 2], v3 = ar[i + 3];
-			for (int o = 0; o < n; o++)
-				cr[o] = (((cr[o] + v0 * b0[o]) + v1 * b1[o]) + v2 * b2[o]) +
-					v3 * b3[o];
-		}
-		for (; i < k; i++) {
-			const float *b0 = bt + (size_t)i * n;
-			float v0 = ar[i];
-			for (int o = 0; o < n; o++)
-				cr[o] = cr[o] + v0 * b0[o];
-		}
-	}
-}
 
 /* One LSTM step of one row, (h, c) updated in place from the products 'g'
  * = x W_ih^T and 'q' = h W_hh^T: rnn.c's lstm_infer_row() arithmetic, so
@@ -553,9 +522,9 @@ static void infer_step(const struct seq2seq *m, struct seq2seq_infer *s, int sta
 		float *h = s->h + (size_t)l * BH, *c = s->c + (size_t)l * BH;
 		const float *in = l ? h - BH : x;
 		int k = stack_in(m, stack, l);
-		rows_product(in, (size_t)B, l ? (size_t)H : ldx, k, s->w_ih[stack][l], GH,
+		gemm_fixed_rows(in, (size_t)B, l ? (size_t)H : ldx, k, s->w_ih[stack][l], GH,
 			     s->gate);
-		rows_product(h, (size_t)B, (size_t)H, H, s->w_hh[stack][l], GH, s->gh);
+		gemm_fixed_rows(h, (size_t)B, (size_t)H, H, s->w_hh[stack][l], GH, s->gh);
 		for (int b = 0; b < B; b++)
 			lstm_row(H, p[2].v, p[3].v, s->gate + (size_t)b * GH,
 				 s->gh + (size_t)b * GH, c + (size_t)b * H, h + (size_t)b * H);
@@ -581,7 +550,7 @@ static void infer_batch(const struct seq2seq *m, struct seq2seq_infer *s, const 
 	for (int t = 0; t < S; t++) {
 		infer_step(m, s, DEC, s->din, 1, B);
 		/* head.weight [1, H] is its own transpose [H][1] */
-		rows_product(top, (size_t)B, (size_t)H, H, head[0].v, 1, s->col);
+		gemm_fixed_rows(top, (size_t)B, (size_t)H, H, head[0].v, 1, s->col);
 		for (int b = 0; b < B; b++) {
 			s->din[b] = s->col[b] + head[1].v[0];
 			pred[(size_t)b * S + t] = s->din[b];
@@ -679,22 +648,6 @@ void seq2seq_backward(struct seq2seq *m, struct seq2seq_work *w, const float *dy
 
 /* --- files */
 
-static void set_meta_int(struct safetensors_writer *sw, const char *key, long v)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%ld", v);
-	safetensors_set_meta(sw, key, buf);
-}
-
-static void set_meta_num(struct safetensors_writer *sw, const char *key, float v)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%.9g", (double)v);
-	safetensors_set_meta(sw, key, buf);
-}
-
 int seq2seq_save(const struct seq2seq *m, const char *path, json_t *meta,
 		 struct err *err)
 {
@@ -708,14 +661,14 @@ int seq2seq_save(const struct seq2seq *m, const char *path, json_t *meta,
 		safetensors_add(&sw, m->p.t[i].name, "F32", m->p.t[i].ndim,
 				m->p.t[i].shape, m->p.t[i].v);
 	safetensors_set_meta(&sw, "format", SEQ2SEQ_FORMAT);
-	set_meta_int(&sw, "num_layers", m->cfg.num_layers);
-	set_meta_int(&sw, "hidden_size", m->cfg.hidden_size);
-	set_meta_int(&sw, "input_size", m->cfg.input_size);
-	set_meta_int(&sw, "input_seq_len", m->cfg.seq_len);
-	set_meta_int(&sw, "output_size", m->cfg.horizon);
-	set_meta_int(&sw, "target_index", m->cfg.target_index);
-	set_meta_num(&sw, "dropout", m->cfg.dropout);
-	set_meta_num(&sw, "teacher_forcing", m->cfg.teacher_forcing);
+	modelfile_set_meta_long(&sw, "num_layers", m->cfg.num_layers);
+	modelfile_set_meta_long(&sw, "hidden_size", m->cfg.hidden_size);
+	modelfile_set_meta_long(&sw, "input_size", m->cfg.input_size);
+	modelfile_set_meta_long(&sw, "input_seq_len", m->cfg.seq_len);
+	modelfile_set_meta_long(&sw, "output_size", m->cfg.horizon);
+	modelfile_set_meta_long(&sw, "target_index", m->cfg.target_index);
+	modelfile_set_meta_float(&sw, "dropout", m->cfg.dropout);
+	modelfile_set_meta_float(&sw, "teacher_forcing", m->cfg.teacher_forcing);
 	safetensors_set_meta(&sw, "meta", text ? text : "null");
 	rc = safetensors_write(&sw, path, err);
 	safetensors_writer_release(&sw);
@@ -723,64 +676,25 @@ int seq2seq_save(const struct seq2seq *m, const char *path, json_t *meta,
 	return rc;
 }
 
-/* A metadata integer in [lo, hi]. */
-static int meta_long(const struct safetensors *st, const char *path, const char *key,
-		     long lo, long hi, long *out, struct err *err)
-{
-	const char *s = safetensors_meta(st, key);
-	char *end;
-	long v;
-
-	errno = 0;
-	v = s ? strtol(s, &end, 10) : 0;
-	if (!s || !*s || *end || errno || v < lo || v > hi) {
-		err_set(err, ERR_USER, "%s: metadata '%s' is %s%s%s (expected an integer "
-			"from %ld to %ld)", path, key, s ? "'" : "missing", s ? s : "",
-			s ? "'" : "", lo, hi);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-/* A metadata number from 0 to 1, 1 itself only when 'one'. */
-static int meta_fraction(const struct safetensors *st, const char *path, const char *key,
-			 int one, float *out, struct err *err)
-{
-	const char *s = safetensors_meta(st, key);
-	char *end;
-
-	errno = 0;
-	*out = s ? strtof(s, &end) : -1;
-	if (s && *s && !*end && !errno && *out >= 0 && (*out < 1 || (one && *out == 1)))
-		return 0;
-	err_set(err, ERR_USER, "%s: metadata '%s' is %s%s%s (expected a number from 0 "
-		"to %s)", path, key, s ? "'" : "missing", s ? s : "", s ? "'" : "",
-		one ? "1" : "below 1");
-	return -1;
-}
-
 /* The architecture from the metadata of a "dagrun.encoder_lstm.v1" file. */
 static int read_config(const struct safetensors *st, const char *path,
 		       struct seq2seq_config *cfg, struct err *err)
 {
-	const char *fmt = safetensors_meta(st, "format");
 	long layers, hidden, in, len, out, ti;
 
 	memset(cfg, 0, sizeof(*cfg));
-	if (!fmt || strcmp(fmt, SEQ2SEQ_FORMAT)) {
-		err_set(err, ERR_USER, "%s: metadata 'format' is '%s' (expected '%s')",
-			path, fmt ? fmt : "missing", SEQ2SEQ_FORMAT);
+	if (modelfile_meta_format(st, path, SEQ2SEQ_FORMAT, err))
 		return -1;
-	}
-	if (meta_long(st, path, "num_layers", 1, LOAD_MAX_LAYERS, &layers, err) ||
-	    meta_long(st, path, "hidden_size", 1, LOAD_MAX_HIDDEN, &hidden, err) ||
-	    meta_long(st, path, "input_size", 1, LOAD_MAX_SIZE, &in, err) ||
-	    meta_long(st, path, "input_seq_len", 1, LOAD_MAX_SIZE, &len, err) ||
-	    meta_long(st, path, "output_size", 1, LOAD_MAX_SIZE, &out, err) ||
-	    meta_long(st, path, "target_index", -1, in - 1, &ti, err) ||
-	    meta_fraction(st, path, "dropout", 0, &cfg->dropout, err) ||
-	    meta_fraction(st, path, "teacher_forcing", 1, &cfg->teacher_forcing, err))
+	if (modelfile_meta_long(st, path, "num_layers", 1, LOAD_MAX_LAYERS, &layers, err) ||
+	    modelfile_meta_long(st, path, "hidden_size", 1, LOAD_MAX_HIDDEN, &hidden, err) ||
+	    modelfile_meta_long(st, path, "input_size", 1, LOAD_MAX_SIZE, &in, err) ||
+	    modelfile_meta_long(st, path, "input_seq_len", 1, LOAD_MAX_SIZE, &len, err) ||
+	    modelfile_meta_long(st, path, "output_size", 1, LOAD_MAX_SIZE, &out, err) ||
+	    modelfile_meta_long(st, path, "target_index", -1, in - 1, &ti, err) ||
+	    modelfile_meta_fraction(st, path, "dropout", MODELFILE_BELOW_ONE,
+				    &cfg->dropout, err) ||
+	    modelfile_meta_fraction(st, path, "teacher_forcing", MODELFILE_UP_TO_ONE,
+				    &cfg->teacher_forcing, err))
 		return -1;
 	cfg->num_layers = (int)layers;
 	cfg->hidden_size = (int)hidden;
@@ -791,78 +705,20 @@ static int read_config(const struct safetensors *st, const char *path,
 	return 0;
 }
 
-/* A shape as "[a, b]" into 'buf'. */
-static const char *shape_text(const size_t *shape, int ndim, char *buf, size_t n)
-{
-	size_t used = (size_t)snprintf(buf, n, "[");
-
-	for (int d = 0; d < ndim && used < n; d++)
-		used += (size_t)snprintf(buf + used, n - used, "%s%zu", d ? ", " : "", shape[d]);
-	if (used < n)
-		snprintf(buf + used, n - used, "]");
-	return buf;
-}
-
-/* The file holds exactly the declared tensors of 'm', F32 of their shapes:
- * checked before anything is allocated for them. */
-static int check_tensors(const struct seq2seq *m, const struct safetensors *st,
-			 const char *path, struct err *err)
-{
-	char have[128], want[128];
-
-	for (int i = 0; i < m->p.n; i++) {
-		const struct tensor *t = &m->p.t[i];
-		const struct safetensors_tensor *f = safetensors_find(st, t->name);
-		if (!f) {
-			err_set(err, ERR_USER, "%s: no tensor '%s' (expected the tensors of "
-				"the architecture in its metadata)", path, t->name);
-			return -1;
-		}
-		if (strcmp(f->dtype, "F32") || f->ndim != t->ndim ||
-		    memcmp(f->shape, t->shape, (size_t)t->ndim * sizeof(size_t))) {
-			err_set(err, ERR_USER, "%s: tensor '%s' is %s %s (expected F32 %s, "
-				"from the architecture in its metadata)", path, t->name,
-				f->dtype, shape_text(f->shape, f->ndim, have, sizeof(have)),
-				shape_text(t->shape, t->ndim, want, sizeof(want)));
-			return -1;
-		}
-	}
-	for (int i = 0; i < safetensors_count(st); i++) {
-		const char *name = safetensors_at(st, i)->name;
-		if (!tensor_set_find(&m->p, name)) {
-			err_set(err, ERR_USER, "%s: tensor '%s' is not one of a %d-layer "
-				"encoder-decoder LSTM (expected only the %d tensors of its "
-				"metadata's architecture)", path, name, m->cfg.num_layers, m->p.n);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 struct seq2seq *seq2seq_load(const char *path, json_t **meta, struct err *err)
 {
 	struct safetensors *st = safetensors_read(path, err);
 	struct seq2seq_config cfg;
 	struct seq2seq *m = NULL;
-	const char *text;
+	char arch[64];   /* 64: "<layers>-layer encoder-decoder LSTM", room to spare */
 
 	if (!st || read_config(st, path, &cfg, err))
 		goto out;
 	m = declared(&cfg);
-	if (check_tensors(m, st, path, err)) {
+	snprintf(arch, sizeof(arch), "%d-layer encoder-decoder LSTM", cfg.num_layers);
+	if (modelfile_load_tensors(&m->p, st, path, arch, meta, err)) {
 		seq2seq_free(m);
 		m = NULL;
-		goto out;
-	}
-	tensor_set_alloc(&m->p);
-	for (int i = 0; i < m->p.n; i++)   /* each checked by check_tensors() */
-		memcpy(m->p.t[i].v, safetensors_find(st, m->p.t[i].name)->data,
-		       m->p.t[i].count * sizeof(float));
-	text = safetensors_meta(st, "meta");
-	if (meta) {
-		*meta = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
-		if (!*meta)
-			*meta = json_null();
 	}
 out:
 	safetensors_free(st);

@@ -10,10 +10,12 @@
  *
  * Invariant: only the products and im2col/col2im couple rows; everything
  * else is elementwise over a block's [B*T][C] buffers.  In inference
- * (tcn_infer) the products are rows_product(), which couples nothing: a
+ * (tcn_infer) the products are gemm_fixed_rows(), which couples nothing: a
  * window's rows there read only that window's rows. */
 #include "tcn.h"
 #include "blas.h"
+#include "gemm_fixed.h"
+#include "modelfile.h"
 #include "safetensors.h"
 #include "xalloc.h"
 
@@ -337,39 +339,6 @@ TENSOR_CLONES static void col2im_add(const float *restrict dcol, int B, int T, i
 	}
 }
 
-/* c[r][o] = the sum over i < k of a[r][i] bt[i][o], for 'rows' rows of
- * 'a' (row stride 'lda') into rows of 'n': tcn_infer()'s products.  Every
- * element is one chain of additions over i in order, four terms per pass
- * (the order kept, the row of 'c' loaded and stored a quarter as often);
- * the copies of TENSOR_CLONES compute the same operations.  Nothing
- * couples rows: a row's result does not depend on the rows around it. */
-TENSOR_CLONES static void rows_product(const float *restrict a, size_t rows, size_t lda,
-				       int k, const float *restrict bt, int n,
-				       float *restrict c)
-{
-	for (size_t r = 0; r < rows; r++) {
-		const float *ar = a + r * lda;
-		float *cr = c + r * (size_t)n;
-		int i = 0;
-
-		memset(cr, 0, (size_t)n * sizeof(float));
-		for (; i + 4 <= k; i += 4) {
-			const float *b0 = bt + (size_t)i * n, *b1 = b0 + n, *b2 = b1 + n;
-			const float *b3 = b2 + n;
-			float v0 = ar[i], v1 = ar[i + 1], v2 = ar[i + 2], v3 = ar[i + 3];
-			for (int o = 0; o < n; o++)
-				cr[o] = (((cr[o] + v0 * b0[o]) + v1 * b1[o]) + v2 * b2[o]) +
-					v3 * b3[o];
-		}
-		for (; i < k; i++) {
-			const float *b0 = bt + (size_t)i * n;
-			float v0 = ar[i];
-			for (int o = 0; o < n; o++)
-				cr[o] = cr[o] + v0 * b0[o];
-		}
-	}
-}
-
 TENSOR_FUSED_END
 
 /* --- forward
@@ -510,7 +479,7 @@ void tcn_predict(struct tcn *m, struct tcn_work *w, const float *x, size_t n,
 /* --- inference (tcn_infer)
  *
  * tcn_forward()'s network without what backward keeps, its products by
- * rows_product() on weights transposed once into [K][c_out] (K tap-major,
+ * gemm_fixed_rows() on weights transposed once into [K][c_out] (K tap-major,
  * as im2col lays a row out).  Per block, the input (the windows, or the
  * block before's output) goes through conv1 into 'h', conv2 from 'h' back
  * into 'h' (im2col has copied it into 'col' by then), the residual into
@@ -525,7 +494,7 @@ struct tcn_infer {
 	float *col, *a, *b, *h, *res;   /* [max_batch * T] rows of ci*k, or of C */
 };
 
-/* 'w' [co][ci][k] into 'wt' [k][ci][co]: the right side of rows_product()
+/* 'w' [co][ci][k] into 'wt' [k][ci][co]: the right side of gemm_fixed_rows()
  * for a row of im2col (k = 1: a 1x1 convolution's or a linear layer's
  * [co][ci] weight transposed). */
 static void to_columns(const float *w, int co, int ci, int k, float *wt)
@@ -613,7 +582,7 @@ static void infer_conv(const float *x, int B, int T, int ci, int co, int k, int 
 	size_t rows = (size_t)B * (size_t)T;
 
 	im2col(x, B, T, ci, k, d, col);
-	rows_product(col, rows, (size_t)ci * (size_t)k, ci * k, wt, co, out);
+	gemm_fixed_rows(col, rows, (size_t)ci * (size_t)k, ci * k, wt, co, out);
 	bias_relu(out, bias, rows, co);
 }
 
@@ -630,7 +599,7 @@ static void infer_block(const struct tcn *m, struct tcn_infer *s, int i, const f
 	infer_conv(x, B, T, ci, co, k, d, s->w1[i], t[1].v, s->col, s->h);
 	infer_conv(s->h, B, T, co, co, k, d, s->w2[i], t[3].v, s->col, s->h);
 	if (s->wd[i]) {
-		rows_product(x, rows, (size_t)ci, ci, s->wd[i], co, s->res);
+		gemm_fixed_rows(x, rows, (size_t)ci, ci, s->wd[i], co, s->res);
 		add_bias(s->res, t[5].v, rows, co);
 		res = s->res;
 	}
@@ -656,7 +625,7 @@ void tcn_infer(const struct tcn *m, struct tcn_infer *s, const float *x, size_t 
 			in = next;
 		}
 		/* the last step of each window: rows T-1, 2T-1, ... */
-		rows_product(in + (size_t)(T - 1) * C, (size_t)B, (size_t)T * (size_t)C, C,
+		gemm_fixed_rows(in + (size_t)(T - 1) * C, (size_t)B, (size_t)T * (size_t)C, C,
 			     s->head, out, y + i * (size_t)out);
 		add_bias(y + i * (size_t)out, head_bias, (size_t)B, out);
 	}
@@ -734,21 +703,13 @@ void tcn_backward(struct tcn *m, struct tcn_work *w, const float *dy)
 
 /* --- files */
 
-static void set_meta_long(struct safetensors_writer *sw, const char *key, long v)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%ld", v);
-	safetensors_set_meta(sw, key, buf);
-}
-
 int tcn_save(const struct tcn *m, const char *path, json_t *meta, struct err *err)
 {
 	struct safetensors_writer sw;
 	char *text = meta ? json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS |
 				       JSON_ENCODE_ANY) : NULL;
 	json_t *ch = json_array();
-	char *channels, drop[32];
+	char *channels;
 	int rc;
 
 	for (int i = 0; i < m->cfg.levels; i++)
@@ -759,14 +720,13 @@ int tcn_save(const struct tcn *m, const char *path, json_t *meta, struct err *er
 		safetensors_add(&sw, m->p.t[i].name, "F32", m->p.t[i].ndim,
 				m->p.t[i].shape, m->p.t[i].v);
 	safetensors_set_meta(&sw, "format", TCN_FORMAT);
-	set_meta_long(&sw, "input_size", m->cfg.input_size);
-	set_meta_long(&sw, "output_size", m->cfg.output_size);
-	set_meta_long(&sw, "input_seq_len", m->cfg.seq_len);
-	set_meta_long(&sw, "kernel_size", m->cfg.kernel_size);
-	set_meta_long(&sw, "receptive_field", tcn_receptive_field(&m->cfg));
+	modelfile_set_meta_long(&sw, "input_size", m->cfg.input_size);
+	modelfile_set_meta_long(&sw, "output_size", m->cfg.output_size);
+	modelfile_set_meta_long(&sw, "input_seq_len", m->cfg.seq_len);
+	modelfile_set_meta_long(&sw, "kernel_size", m->cfg.kernel_size);
+	modelfile_set_meta_long(&sw, "receptive_field", tcn_receptive_field(&m->cfg));
 	safetensors_set_meta(&sw, "channels", channels);
-	snprintf(drop, sizeof(drop), "%.9g", (double)m->cfg.dropout);
-	safetensors_set_meta(&sw, "dropout", drop);
+	modelfile_set_meta_float(&sw, "dropout", m->cfg.dropout);
 	safetensors_set_meta(&sw, "meta", text ? text : "null");
 	rc = safetensors_write(&sw, path, err);
 	safetensors_writer_release(&sw);
@@ -774,26 +734,6 @@ int tcn_save(const struct tcn *m, const char *path, json_t *meta, struct err *er
 	free(channels);
 	free(text);
 	return rc;
-}
-
-/* A metadata integer in [lo, hi]. */
-static int meta_long(const struct safetensors *st, const char *path, const char *key,
-		     long lo, long hi, long *out, struct err *err)
-{
-	const char *s = safetensors_meta(st, key);
-	char *end;
-	long v;
-
-	errno = 0;
-	v = s ? strtol(s, &end, 10) : 0;
-	if (!s || !*s || *end || errno || v < lo || v > hi) {
-		err_set(err, ERR_USER, "%s: metadata '%s' is %s%s%s (expected an integer "
-			"from %ld to %ld)", path, key, s ? "'" : "missing", s ? s : "",
-			s ? "'" : "", lo, hi);
-		return -1;
-	}
-	*out = v;
-	return 0;
 }
 
 /* cfg->levels and cfg->channels from metadata 'channels', "[32,32]". */
@@ -823,46 +763,28 @@ static int meta_channels(const struct safetensors *st, const char *path,
 	return -1;
 }
 
-/* cfg->dropout from the metadata: a number in [0, 1). */
-static int meta_dropout(const struct safetensors *st, const char *path,
-			struct tcn_config *cfg, struct err *err)
-{
-	const char *s = safetensors_meta(st, "dropout");
-	char *end;
-
-	errno = 0;
-	cfg->dropout = s ? strtof(s, &end) : -1;
-	if (s && *s && !*end && !errno && cfg->dropout >= 0 && cfg->dropout < 1)
-		return 0;
-	err_set(err, ERR_USER, "%s: metadata 'dropout' is %s%s%s (expected a number "
-		"from 0 to below 1)", path, s ? "'" : "missing", s ? s : "", s ? "'" : "");
-	return -1;
-}
-
 /* The architecture from the metadata of a "dagrun.tcn.v1" file. */
 static int read_config(const struct safetensors *st, const char *path,
 		       struct tcn_config *cfg, struct err *err)
 {
-	const char *fmt = safetensors_meta(st, "format");
 	long in, out, len, k, rf;
 
 	memset(cfg, 0, sizeof(*cfg));
-	if (!fmt || strcmp(fmt, TCN_FORMAT)) {
-		err_set(err, ERR_USER, "%s: metadata 'format' is '%s' (expected '%s')",
-			path, fmt ? fmt : "missing", TCN_FORMAT);
+	if (modelfile_meta_format(st, path, TCN_FORMAT, err))
 		return -1;
-	}
-	if (meta_long(st, path, "input_size", 1, LOAD_MAX_SIZE, &in, err) ||
-	    meta_long(st, path, "output_size", 1, LOAD_MAX_SIZE, &out, err) ||
-	    meta_long(st, path, "input_seq_len", 1, LOAD_MAX_SIZE, &len, err) ||
-	    meta_long(st, path, "kernel_size", 1, LOAD_MAX_KERNEL, &k, err) ||
-	    meta_channels(st, path, cfg, err) || meta_dropout(st, path, cfg, err))
+	if (modelfile_meta_long(st, path, "input_size", 1, LOAD_MAX_SIZE, &in, err) ||
+	    modelfile_meta_long(st, path, "output_size", 1, LOAD_MAX_SIZE, &out, err) ||
+	    modelfile_meta_long(st, path, "input_seq_len", 1, LOAD_MAX_SIZE, &len, err) ||
+	    modelfile_meta_long(st, path, "kernel_size", 1, LOAD_MAX_KERNEL, &k, err) ||
+	    meta_channels(st, path, cfg, err) ||
+	    modelfile_meta_fraction(st, path, "dropout", MODELFILE_BELOW_ONE,
+				    &cfg->dropout, err))
 		return -1;
 	cfg->input_size = (int)in;
 	cfg->output_size = (int)out;
 	cfg->seq_len = (int)len;
 	cfg->kernel_size = (int)k;
-	if (meta_long(st, path, "receptive_field", 1, LONG_MAX, &rf, err))
+	if (modelfile_meta_long(st, path, "receptive_field", 1, LONG_MAX, &rf, err))
 		return -1;
 	if (rf == tcn_receptive_field(cfg))
 		return 0;
@@ -872,78 +794,20 @@ static int read_config(const struct safetensors *st, const char *path,
 	return -1;
 }
 
-/* A shape as "[a, b, c]" into 'buf'. */
-static const char *shape_text(const size_t *shape, int ndim, char *buf, size_t n)
-{
-	size_t used = (size_t)snprintf(buf, n, "[");
-
-	for (int d = 0; d < ndim && used < n; d++)
-		used += (size_t)snprintf(buf + used, n - used, "%s%zu", d ? ", " : "", shape[d]);
-	if (used < n)
-		snprintf(buf + used, n - used, "]");
-	return buf;
-}
-
-/* The file holds exactly the declared tensors of 'm', F32 of their shapes:
- * checked before anything is allocated for them. */
-static int check_tensors(const struct tcn *m, const struct safetensors *st,
-			 const char *path, struct err *err)
-{
-	char have[128], want[128];
-
-	for (int i = 0; i < m->p.n; i++) {
-		const struct tensor *t = &m->p.t[i];
-		const struct safetensors_tensor *f = safetensors_find(st, t->name);
-		if (!f) {
-			err_set(err, ERR_USER, "%s: no tensor '%s' (expected the tensors of "
-				"the architecture in its metadata)", path, t->name);
-			return -1;
-		}
-		if (strcmp(f->dtype, "F32") || f->ndim != t->ndim ||
-		    memcmp(f->shape, t->shape, (size_t)t->ndim * sizeof(size_t))) {
-			err_set(err, ERR_USER, "%s: tensor '%s' is %s %s (expected F32 %s, "
-				"from the architecture in its metadata)", path, t->name,
-				f->dtype, shape_text(f->shape, f->ndim, have, sizeof(have)),
-				shape_text(t->shape, t->ndim, want, sizeof(want)));
-			return -1;
-		}
-	}
-	for (int i = 0; i < safetensors_count(st); i++) {
-		const char *name = safetensors_at(st, i)->name;
-		if (!tensor_set_find(&m->p, name)) {
-			err_set(err, ERR_USER, "%s: tensor '%s' is not one of a %d-block TCN "
-				"(expected only the %d tensors of its metadata's architecture)",
-				path, name, m->cfg.levels, m->p.n);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 struct tcn *tcn_load(const char *path, json_t **meta, struct err *err)
 {
 	struct safetensors *st = safetensors_read(path, err);
 	struct tcn_config cfg;
 	struct tcn *m = NULL;
-	const char *text;
+	char arch[64];   /* 64: "<levels>-block TCN" with room to spare */
 
 	if (!st || read_config(st, path, &cfg, err))
 		goto out;
 	m = declared(&cfg);
-	if (check_tensors(m, st, path, err)) {
+	snprintf(arch, sizeof(arch), "%d-block TCN", cfg.levels);
+	if (modelfile_load_tensors(&m->p, st, path, arch, meta, err)) {
 		tcn_free(m);
 		m = NULL;
-		goto out;
-	}
-	tensor_set_alloc(&m->p);
-	for (int i = 0; i < m->p.n; i++)   /* each checked by check_tensors() */
-		memcpy(m->p.t[i].v, safetensors_find(st, m->p.t[i].name)->data,
-		       m->p.t[i].count * sizeof(float));
-	text = safetensors_meta(st, "meta");
-	if (meta) {
-		*meta = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
-		if (!*meta)
-			*meta = json_null();
 	}
 out:
 	safetensors_free(st);
