@@ -24,6 +24,7 @@
 #include "fs.h"
 #include "holt_winters.h"
 #include "kernel.h"
+#include "series.h"
 #include "metrics.h"
 #include "npy.h"
 #include "xalloc.h"
@@ -58,15 +59,6 @@ static const struct param_spec params[] = {
 	{NULL, 0, NULL, 0, 0, NULL, NULL}
 };
 
-/* The table read from the input and the column fitted. */
-struct series {
-	struct features_set fs;
-	int64_t *ts;
-	json_t *schema;
-	const char *target;    /* borrowed from the params or the schema */
-	const double *y;
-};
-
 static enum hw_component component(struct kctx *ctx, const char *name)
 {
 	const char *v = kctx_str(ctx, name);
@@ -89,44 +81,6 @@ static int parse_params(struct kctx *ctx, struct hw_config *cfg, struct err *err
 			"there is no trend to damp (expected trend: add or mul)");
 		return -1;
 	}
-	return 0;
-}
-
-/* The folder of the table to fit: the 'data' need, or the first. */
-static const char *input_dir(struct kctx *ctx, struct err *err)
-{
-	const char *name = kctx_str(ctx, "data");
-
-	if (name && !kctx_input(ctx, name))
-		err_set(err, ERR_USER, "param 'data' of task 'train.holt_winters': no "
-			"needed node '%s' (expected one listed in 'needs')", name);
-	else if (!name && kctx_n_inputs(ctx) == 0)
-		err_set(err, ERR_USER, "node '%s': task 'train.holt_winters' needs a "
-			"table (expected needs: [a data.load node])", kctx_node(ctx));
-	else
-		return name ? kctx_input(ctx, name) : kctx_input_dir(ctx, 0);
-	return NULL;
-}
-
-/* The table of 'dir' and its target column. */
-static int load_series(struct kctx *ctx, const char *dir, struct series *s,
-		       struct err *err)
-{
-	long col;
-
-	if (features_read_table(dir, &s->fs, &s->ts, &s->schema, err))
-		return -1;
-	s->target = kctx_str(ctx, "target");
-	if (!s->target)
-		s->target = json_string_value(json_object_get(s->schema, "target"));
-	col = s->target ? features_find(&s->fs, s->target) : -1;
-	if (col < 0) {
-		err_set(err, ERR_USER, "%s/schema.json: no number column '%s' (expected "
-			"the target among the table's number columns, or param 'target')",
-			dir, s->target ? s->target : "(no target)");
-		return -1;
-	}
-	s->y = s->fs.cols[col];
 	return 0;
 }
 
@@ -299,20 +253,16 @@ static int run(struct kctx *ctx)
 	struct hw_config cfg;
 	struct series s;
 	struct err err;
-	const char *dir;
 	int rc;
 
 	memset(&s, 0, sizeof(s));
 	err_init(&err);
 	rc = parse_params(ctx, &cfg, &err);
-	dir = rc ? NULL : input_dir(ctx, &err);
 	if (rc == 0)
-		rc = dir ? load_series(ctx, dir, &s, &err) : -1;
+		rc = series_load(ctx, "train.holt_winters", &s, &err);
 	if (rc == 0)
 		rc = fit_and_forecast(ctx, &cfg, &s, &err);
-	features_release(&s.fs);
-	free(s.ts);
-	json_decref(s.schema);
+	series_release(&s);
 	if (rc == 0)
 		return KERNEL_OK;
 	return kctx_fail(ctx, err.kind == ERR_USER ? KERNEL_EUSER : KERNEL_EFAIL,
