@@ -209,24 +209,119 @@ static int add_version(sqlite3 *db, int64_t run_id, const json_t *promotion,
 	return done(db, s, err, "cannot register a model version");
 }
 
+/* Metric 'name' of version 'v' (its metrics JSON), or NAN. */
+static double version_metric(sqlite3 *db, const char *model, int64_t v,
+			     const char *name)
+{
+	sqlite3_stmt *s = prep(db, "SELECT metrics FROM model_versions WHERE "
+			       "model = ?1 AND version = ?2");
+	double x = NAN;
+
+	bind_str(s, 1, model);
+	sqlite3_bind_int64(s, 2, v);
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0)) {
+		json_t *m = json_loads((const char *)sqlite3_column_text(s, 0), 0, NULL);
+		json_t *j = json_object_get(m, name ? name : "");
+		if (json_is_number(j))
+			x = json_number_value(j);
+		json_decref(m);
+	}
+	sqlite3_finalize(s);
+	return x;
+}
+
+/* The one-sided p-value that a rate of w1/n1 beats w2/n2 by chance alone:
+ * the two-proportion z-test with the pooled rate; 'z' gets the statistic.
+ * Equal rates, or a pooled rate of 0 or 1, give z = 0 and p = 0.5. */
+static double ztest_p(double w1, double n1, double w2, double n2, double *z)
+{
+	double pool = (w1 + w2) / (n1 + n2);
+	double se = sqrt(pool * (1 - pool) * (1 / n1 + 1 / n2));
+
+	*z = se > 0 ? (w1 / n1 - w2 / n2) / se : 0;
+	return 0.5 * erfc(*z / sqrt(2.0));
+}
+
+/* Why version 'v' does not take 'target' from 'holder' under the
+ * promotion's rule (written to 'why'), or 0 when it does. */
+static int declined(sqlite3 *db, const json_t *promotion, const char *model,
+		    const char *target, int64_t v, int64_t holder, char *why,
+		    size_t size)
+{
+	const char *rule = json_string_value(json_object_get(promotion, "rule"));
+	double min_imp = json_number_value(json_object_get(promotion, "min_improvement"));
+	double score = version_score(db, model, v), held;
+
+	if (holder <= 0)
+		return 0;
+	if (rule && !strcmp(rule, "ztest")) {
+		const char *sn = json_string_value(json_object_get(promotion, "successes"));
+		const char *tn = json_string_value(json_object_get(promotion, "trials"));
+		double alpha = json_number_value(json_object_get(promotion, "alpha"));
+		double w1 = version_metric(db, model, v, sn), n1 = version_metric(db, model, v, tn);
+		double w2 = version_metric(db, model, holder, sn);
+		double n2 = version_metric(db, model, holder, tn), z, pv;
+		if (!(n2 >= 1) || !(w2 >= 0) || !(n1 >= 1)) {
+			snprintf(why, size, "v%lld has no recorded %s and %s to test "
+				 "against; %s@%s moves on the rates alone",
+				 (long long)holder, sn ? sn : "?", tn ? tn : "?", model, target);
+			return 0;
+		}
+		pv = ztest_p(w1, n1, w2, n2, &z);
+		if (pv < alpha)
+			return 0;
+		snprintf(why, size, "v%lld (%.0f/%.0f = %.4g) does not beat v%lld "
+			 "(%.0f/%.0f = %.4g) by the two-proportion z-test (z = %.3f, "
+			 "one-sided p = %.4g, alpha %.3g); %s@%s stays v%lld",
+			 (long long)v, w1, n1, w1 / n1, (long long)holder, w2, n2,
+			 w2 / n2, z, pv, alpha, model, target, (long long)holder);
+		return 1;
+	}
+	held = version_score(db, model, holder);
+	if (!(min_imp > 0) || !isfinite(held) || score <= held * (1 - min_imp))
+		return 0;
+	snprintf(why, size, "v%lld (score %.6g) does not improve on v%lld (score "
+		 "%.6g) by min_improvement %.3g; %s@%s stays v%lld", (long long)v,
+		 score, (long long)holder, held, min_imp, model, target,
+		 (long long)holder);
+	return 1;
+}
+
+/* The i-th alias of 'challenger' (a name or a list of names), or NULL. */
+static const char *challenger_alias(const json_t *promotion, size_t i)
+{
+	json_t *ch = json_object_get(promotion, "challenger");
+
+	if (json_is_string(ch))
+		return i == 0 ? json_string_value(ch) : NULL;
+	return json_string_value(json_array_get(ch, i));
+}
+
+/* The i-th runner-up node ("runners_up", or the older "runner_up"). */
+static const char *runner_node(const json_t *promotion, size_t i)
+{
+	json_t *rs = json_object_get(promotion, "runners_up");
+
+	if (json_is_array(rs))
+		return json_string_value(json_array_get(rs, i));
+	return i == 0 ? json_string_value(json_object_get(promotion, "runner_up")) : NULL;
+}
+
 int registry_record(sqlite3 *db, int64_t run_id, const json_t *promotion,
 		    char **report, struct err *err)
 {
 	const char *model = json_string_value(json_object_get(promotion, "model"));
 	const char *alias = json_string_value(json_object_get(promotion, "alias"));
 	const char *winner = json_string_value(json_object_get(promotion, "winner"));
-	const char *runner = json_string_value(json_object_get(promotion, "runner_up"));
-	const char *chal = json_string_value(json_object_get(promotion, "challenger"));
 	const char *decision = json_string_value(json_object_get(promotion, "decision"));
 	const char *reason = json_string_value(json_object_get(promotion, "reason"));
 	const char *node = json_string_value(json_object_get(promotion, "node"));
-	double min_imp = json_number_value(json_object_get(promotion, "min_improvement"));
 	int shadow = json_is_true(json_object_get(promotion, "shadow"));
-	const char *target;
+	const char *target, *chal, *runner;
 	struct strbuf out;
 	int64_t v, holder, v2;
-	double score, held;
-	int rc;
+	char why[768];
+	size_t a = 0, r = 0;
 
 	if (!model || !*model || !alias || !*alias || !winner || !decision) {
 		err_set(err, ERR_INTERNAL, "promotion.json of '%s' lacks model, alias, "
@@ -238,36 +333,39 @@ int registry_record(sqlite3 *db, int64_t run_id, const json_t *promotion,
 		goto fail;
 	target = shadow ? "shadow" : alias;
 	holder = alias_holder(db, model, target);
-	score = version_score(db, model, v);
-	held = holder > 0 ? version_score(db, model, holder) : NAN;
-	if (holder > 0 && min_imp > 0 && isfinite(held) &&
-	    !(score <= held * (1 - min_imp))) {
-		char why[512];
-		snprintf(why, sizeof(why), "v%lld (score %.6g) does not improve on "
-			 "v%lld (score %.6g) by min_improvement %.3g; %s@%s stays v%lld",
-			 (long long)v, score, (long long)holder, held, min_imp, model,
-			 target, (long long)holder);
+	why[0] = 0;
+	if (declined(db, promotion, model, target, v, holder, why, sizeof(why))) {
 		sb_addf(&out, "%s@%s: kept v%lld; v%lld declined: %s\n", model,
 			    target, (long long)holder, (long long)v, why);
-		rc = events_emit(db, run_id, node, "promotion_declined", json_pack(
+		if (events_emit(db, run_id, node, "promotion_declined", json_pack(
 			"{s:s, s:s, s:I, s:I, s:s}", "model", model, "alias", target,
 			"version", (json_int_t)v, "holder", (json_int_t)holder,
-			"reason", why), err);
-		if (rc == 0 && chal)
-			rc = move_alias(db, run_id, node, model, chal, v, "challenger",
-					why, &out, err);
-		if (rc < 0)
+			"reason", why), err) < 0)
+			goto fail;
+		/* the declined winner takes the first challenger alias */
+		if ((chal = challenger_alias(promotion, a++)) &&
+		    move_alias(db, run_id, node, model, chal, v, "challenger", why,
+			       &out, err) < 0)
 			goto fail;
 	} else {
+		if (why[0])
+			sb_addf(&out, "%s@%s: %s\n", model, target, why);
 		if (move_alias(db, run_id, node, model, target, v,
 			       shadow ? "shadow" : decision, reason, &out, err) < 0)
 			goto fail;
-		if (chal && runner && !shadow) {
-			if (add_version(db, run_id, promotion, runner, &v2, err) < 0 ||
-			    move_alias(db, run_id, node, model, chal, v2, "challenger",
-				       "the runner-up of the evaluation", &out, err) < 0)
-				goto fail;
-		}
+	}
+	/* the runners-up take the remaining challenger aliases, in rank order */
+	while (!shadow && (chal = challenger_alias(promotion, a)) &&
+	       (runner = runner_node(promotion, r))) {
+		char what[64];
+		snprintf(what, sizeof(what), "number %zu of the evaluation", r + 2);
+		if (add_version(db, run_id, promotion, runner, &v2, err) < 0 ||
+		    move_alias(db, run_id, node, model, chal, v2, "challenger",
+			       r == 0 ? "the runner-up of the evaluation" : what,
+			       &out, err) < 0)
+			goto fail;
+		a++;
+		r++;
 	}
 	if (report)
 		*report = sb_detach(&out);

@@ -5,9 +5,15 @@
  * scored test metrics (rmse, mae, mse, ...): train.* nodes are
  * candidates; baseline.* nodes (model.json {"type": "baseline"}) are the
  * bars a candidate must clear ('must_beat': every baseline node of each
- * named method).  Score = sum of weight *
- * metric over 'weights'; lower wins.  A tie between candidates goes to the
- * one listed later in 'needs', the newest addition.
+ * named method).  Two rules score them:
+ *   - rule 'score': score = sum of weight * metric over 'weights';
+ *   - rule 'ztest': recorded outcomes, metrics 'successes' out of
+ *     'trials' (wins out of rounds played); score = 1 - success rate.  The
+ *     registry then moves the alias only when the winner's rate beats the
+ *     holder's by a one-sided two-proportion z-test at 'alpha': a tie, or
+ *     a difference that chance explains, keeps the incumbent.
+ * Lower wins.  A tie between candidates goes to the one listed later in
+ * 'needs', the newest addition.
  *
  * The decision: the best candidate that beats every baseline named in
  * 'must_beat' wins.  When none does, the pipeline says so plainly (a
@@ -16,8 +22,8 @@
  * worse than no model.
  *
  * Output: promotion.json (the decision, the scoreboard, the rules the
- * registry applies: model name, alias, min_improvement, challenger and
- * shadow aliases), scoreboard.csv, and model/, a copy of the winner's
+ * registry applies: model name, alias, rule, min_improvement, challenger
+ * and shadow aliases), scoreboard.csv, and model/, a copy of the winner's
  * files, so infer.batch can use the winner without the registry.  The
  * kernel never touches the registry: when an eval.promote node has run
  * (not when it is cached), the engine registers the winner as a new model
@@ -51,7 +57,18 @@ static const struct param_spec params[] = {
 	 "needed to take the alias (0.05: 5% lower); else the holder keeps it"},
 	{"challenger", PT_ANY, "\"challenger\"", 0, 0, NULL,
 	 "the alias the runner-up takes (or the winner, when it does not clear "
-	 "min_improvement); null: none"},
+	 "min_improvement or the z-test); a list of aliases ([B, shadow1, "
+	 "shadow2]) goes to the runners-up in rank order; null: none"},
+	{"rule", PT_ENUM, "\"score\"", 0, 0, "score|ztest",
+	 "score: the weighted metrics; ztest: success rates (see successes, "
+	 "trials, alpha), the winner taking the alias only when a one-sided "
+	 "two-proportion z-test says it beats the holder"},
+	{"successes", PT_STR, "\"wins\"", 0, 0, NULL,
+	 "rule ztest: the metric counting successes (e.g. rps.play's wins)"},
+	{"trials", PT_STR, "\"rounds\"", 0, 0, NULL,
+	 "rule ztest: the metric counting trials (e.g. rps.play's rounds)"},
+	{"alpha", PT_NUM, "0.05", 1e-9, 0.5, NULL,
+	 "rule ztest: the significance level of the z-test"},
 	{"shadow", PT_BOOL, "false", 0, 0, NULL,
 	 "register the winner under the alias 'shadow' only, leaving 'alias' "
 	 "with its holder: it serves beside production without taking over"},
@@ -129,6 +146,21 @@ static int identify(struct kctx *ctx, struct entry *e)
 	return rc;
 }
 
+/* Rule ztest: the count 'metric' of 'e', a finite number >= 0, into 'out'. */
+static int count_metric(struct kctx *ctx, const struct entry *e, const char *param,
+			double *out)
+{
+	const char *name = kctx_str(ctx, param);
+	json_t *v = json_object_get(e->metrics, name);
+
+	*out = json_number_value(v);
+	if (!json_is_number(v) || !isfinite(*out) || *out < 0 || *out != floor(*out))
+		return kctx_fail(ctx, KERNEL_EUSER, "%s/metrics.json has no '%s' "
+				 "(%s): rule ztest expected a whole count >= 0",
+				 e->node, name, param);
+	return 0;
+}
+
 static int score_entry(struct kctx *ctx, struct entry *e, json_t *weights)
 {
 	const char *name;
@@ -139,6 +171,20 @@ static int score_entry(struct kctx *ctx, struct entry *e, json_t *weights)
 		return kctx_fail(ctx, KERNEL_EUSER, "needed node '%s' has no "
 				 "metrics.json with its test metrics: eval.promote "
 				 "needs trained models and baselines", e->node);
+	if (!strcmp(kctx_str(ctx, "rule"), "ztest")) {
+		double wins, trials;
+		if (count_metric(ctx, e, "successes", &wins) ||
+		    count_metric(ctx, e, "trials", &trials))
+			return KERNEL_EUSER;
+		if (trials < 1 || wins > trials)
+			return kctx_fail(ctx, KERNEL_EUSER, "%s/metrics.json: %s = %.0f "
+					 "of %s = %.0f: rule ztest expected at least one "
+					 "trial and no more successes than trials", e->node,
+					 kctx_str(ctx, "successes"), wins,
+					 kctx_str(ctx, "trials"), trials);
+		e->score = 1 - wins / trials;
+		return 0;
+	}
 	e->score = 0;
 	json_object_foreach(weights, name, w) {
 		json_t *v = json_object_get(e->metrics, name);
@@ -221,7 +267,7 @@ static int write_outputs(struct kctx *ctx, struct entry **board, int n,
 	char *model = xasprintf("%s/model", kctx_out_dir(ctx));
 	struct err err;
 	FILE *f;
-	int i, rc = KERNEL_OK;
+	int i, rc = KERNEL_OK, ztest = !strcmp(kctx_str(ctx, "rule"), "ztest");
 
 	for (i = 0; i < n; i++)
 		json_array_append_new(rows, board_row(board[i], i + 1));
@@ -235,6 +281,19 @@ static int write_outputs(struct kctx *ctx, struct entry **board, int n,
 	json_object_set(doc, "must_beat", json_object_get(p, "must_beat"));
 	json_object_set(doc, "min_improvement", json_object_get(p, "min_improvement"));
 	json_object_set(doc, "challenger", json_object_get(p, "challenger"));
+	json_object_set(doc, "rule", json_object_get(p, "rule"));
+	if (ztest) {
+		json_object_set(doc, "successes", json_object_get(p, "successes"));
+		json_object_set(doc, "trials", json_object_get(p, "trials"));
+		json_object_set(doc, "alpha", json_object_get(p, "alpha"));
+	}
+	{
+		json_t *runners = json_array();
+		for (i = 0; i < n; i++)
+			if (board[i] != win && !board[i]->method && board[i]->beats)
+				json_array_append_new(runners, json_string(board[i]->node));
+		json_object_set_new(doc, "runners_up", runners);
+	}
 	json_object_set(doc, "shadow", json_object_get(p, "shadow"));
 	json_object_set_new(doc, "identifier", json_sprintf("%s/%s",
 			    kctx_str(ctx, "model"), win->node));
@@ -255,14 +314,21 @@ static int write_outputs(struct kctx *ctx, struct entry **board, int n,
 	if (rc == KERNEL_OK && !f)
 		rc = kctx_fail(ctx, KERNEL_EFAIL, "cannot write %s", csv);
 	if (f) {
-		fprintf(f, "rank,node,model_type,baseline,score,rmse,mae,mse\n");
+		const char *m[3] = {"rmse", "mae", "mse"};
+		if (ztest) {
+			m[0] = kctx_str(ctx, "successes");
+			m[1] = kctx_str(ctx, "trials");
+			m[2] = "win_rate";
+		}
+		fprintf(f, "rank,node,model_type,baseline,score,%s,%s,%s\n", m[0], m[1], m[2]);
 		for (i = 0; i < n; i++) {
 			const struct entry *e = board[i];
 			fprintf(f, "%d,%s,%s,%d,%.9g,%.9g,%.9g,%.9g\n", i + 1, e->node,
 				e->type, e->method != NULL, e->score,
-				json_number_value(json_object_get(e->metrics, "rmse")),
-				json_number_value(json_object_get(e->metrics, "mae")),
-				json_number_value(json_object_get(e->metrics, "mse")));
+				json_number_value(json_object_get(e->metrics, m[0])),
+				json_number_value(json_object_get(e->metrics, m[1])),
+				ztest ? 1 - e->score :
+				json_number_value(json_object_get(e->metrics, m[2])));
 		}
 		if (fclose(f) != 0)
 			rc = kctx_fail(ctx, KERNEL_EFAIL, "cannot write %s", csv);
@@ -338,9 +404,15 @@ static int decide(struct kctx *ctx, struct entry *es, int n, struct entry **boar
 	}
 	if (win) {
 		decision = "promote";
-		snprintf(reason, sizeof(reason), "%s has the lowest score (%.6g)%s",
-			 win->node, win->score, json_array_size(must) ?
-			 " and beats every must_beat baseline" : "");
+		if (!strcmp(kctx_str(ctx, "rule"), "ztest"))
+			snprintf(reason, sizeof(reason), "%s has the highest success "
+				 "rate (%.6g)%s", win->node, 1 - win->score,
+				 json_array_size(must) ?
+				 " and beats every must_beat baseline" : "");
+		else
+			snprintf(reason, sizeof(reason), "%s has the lowest score (%.6g)%s",
+				 win->node, win->score, json_array_size(must) ?
+				 " and beats every must_beat baseline" : "");
 	} else {
 		const struct entry *best = NULL;
 		for (i = 0; i < n && !best; i++)
@@ -361,6 +433,41 @@ static int decide(struct kctx *ctx, struct entry *es, int n, struct entry **boar
 	return rc;
 }
 
+/* 'challenger': null, an alias name, or a list of distinct alias names,
+ * none of them 'alias' itself. */
+static int check_challenger(struct kctx *ctx)
+{
+	json_t *ch = json_object_get(kctx_params(ctx), "challenger"), *v, *w;
+	const char *alias = kctx_str(ctx, "alias");
+	size_t i, j;
+
+	if (json_is_null(ch))
+		return 0;
+	if (json_is_string(ch) && json_string_length(ch) &&
+	    strcmp(json_string_value(ch), alias))
+		return 0;
+	if (!json_is_array(ch) || json_array_size(ch) == 0) {
+		kctx_fail(ctx, KERNEL_EUSER, "challenger: expected an alias name other "
+			  "than '%s', a list of them, or null (no challenger)", alias);
+		return -1;
+	}
+	json_array_foreach(ch, i, v) {
+		if (!json_is_string(v) || !json_string_length(v) ||
+		    !strcmp(json_string_value(v), alias)) {
+			kctx_fail(ctx, KERNEL_EUSER, "challenger[%zu]: expected an alias "
+				  "name other than '%s'", i, alias);
+			return -1;
+		}
+		for (j = 0; j < i; j++)
+			if ((w = json_array_get(ch, j)) && json_equal(v, w)) {
+				kctx_fail(ctx, KERNEL_EUSER, "challenger[%zu]: '%s' is "
+					  "listed twice", i, json_string_value(v));
+				return -1;
+			}
+	}
+	return 0;
+}
+
 static int run(struct kctx *ctx)
 {
 	int n = kctx_n_inputs(ctx), i, rc = KERNEL_OK;
@@ -371,13 +478,9 @@ static int run(struct kctx *ctx)
 	if (n == 0)
 		return kctx_fail(ctx, KERNEL_EUSER, "eval.promote needs the trained "
 				 "models to compare (needs: [...])");
-	{
-		json_t *ch = json_object_get(kctx_params(ctx), "challenger");
-		if (!json_is_null(ch) && !(json_is_string(ch) && json_string_length(ch)))
-			return kctx_fail(ctx, KERNEL_EUSER, "challenger: expected an "
-					 "alias name or null (no challenger)");
-	}
-	if (json_object_size(weights) == 0)
+	if (check_challenger(ctx) < 0)
+		return KERNEL_EUSER;
+	if (strcmp(kctx_str(ctx, "rule"), "ztest") && json_object_size(weights) == 0)
 		return kctx_fail(ctx, KERNEL_EUSER, "weights: expected at least one "
 				 "metric, e.g. {rmse: 0.5, mae: 0.3, mse: 0.2}");
 	es = xcalloc((size_t)n, sizeof(*es));
@@ -416,10 +519,11 @@ static int run(struct kctx *ctx)
 
 const struct kernel kernel_eval_promote = {
 	.name = "eval.promote",
-	.version = 1,
+	.version = 2,
 	.params = params,
 	.doc = "Scores every needed trained model by a weighted sum of its test "
-	       "metrics (lower wins), checks the best against the naive baselines "
+	       "metrics (lower wins) or, with rule ztest, by its recorded success "
+	       "rate (wins out of rounds), checks the best against the naive baselines "
 	       "named in must_beat, and writes promotion.json, scoreboard.csv and "
 	       "model/ (the winner's files).  When it runs, the engine registers "
 	       "the winner as a new version of 'model' and moves 'alias' (see "
