@@ -17,6 +17,8 @@
 #   - a failing node and a timed-out node fail with their job ids, a job
 #     sbatch refuses fails its node with sbatch's message;
 #   - `executor: slurm` on a node works without --executor;
+#   - the flagship (pipelines/full.yaml) runs through Slurm with the same
+#     outputs, node for node, as the local executor;
 #   - Ctrl-C of dagrun, and dagrun killed by SIGKILL, cancel the job.
 # Stops the daemons and removes the cluster's folder at the end, whatever
 # happened.  Prints "N passed, N failed".
@@ -251,6 +253,33 @@ expect "executor: slurm on a node, without --executor: a job" [ "$RC" -eq 0 ] &&
 run "$WORK/slurm" --executor slurm -j 1 pipelines/edge.yaml one two three
 overlap=$(sort -n "$SIDE/span" | awk 'NR > 1 && $1 < end { o = 1 } { end = $2 } END { print o + 0 }')
 expect "-j 1: one job in flight at a time" [ "$RC" -eq 0 -a "$(wc -l < "$SIDE/span")" = 3 -a "$overlap" = 0 ]
+
+# the flagship, pipelines/full.yaml on the bundled ETTh1 series, through
+# Slurm and locally: the same outputs, node for node
+flagship() { # flagship NAME: a project holding the flagship and its data
+	d=$WORK/$1
+	mkdir -p "$d/pipelines" "$d/lua" "$d/examples/data"
+	cp "$ROOT/pipelines/full.yaml" "$d/pipelines/"
+	cp "$ROOT"/lua/*.lua "$d/lua/"
+	cp "$ROOT/examples/data/ETTh1.csv" "$d/examples/data/"
+	(cd "$d" && git init -q . && git config user.email t@example.com &&
+	 git config user.name t && git add -A && git commit -qm flagship)
+}
+flagship flag_local
+flagship flag_slurm
+run "$WORK/flag_local" -j 2 pipelines/full.yaml
+expect "the flagship runs locally (exit 0)" [ "$RC" -eq 0 ]
+run "$WORK/flag_slurm" --executor slurm -j 2 pipelines/full.yaml
+expect "the flagship runs through Slurm (exit 0)" [ "$RC" -eq 0 ]
+n_flag=$(sqlite3 "$WORK/flag_local/state/dagrun.db" "SELECT count(*) FROM node_runs WHERE run_id = 1")
+expect "... every one of its $n_flag nodes as a Slurm job" \
+	[ "$n_flag" -gt 10 -a "$( (cd "$WORK/flag_slurm" && "$DAGRUN" show last) | grep -c 'slurm job [0-9]')" = "$n_flag" ]
+expect "... with the same outputs as the local executor, node for node" \
+	[ -n "$(outputs "$WORK/flag_local")" -a "$(outputs "$WORK/flag_slurm")" = "$(outputs "$WORK/flag_local")" ]
+expect "... and the same model at forecaster@production" \
+	[ "$(cd "$WORK/flag_slurm" && "$DAGRUN" models forecaster --json | jq -c '[.[] | select(.aliases | index("production")) | .outputs]')" = \
+	  "$(cd "$WORK/flag_local" && "$DAGRUN" models forecaster --json | jq -c '[.[] | select(.aliases | index("production")) | .outputs]')" ]
+expect "no job is left in the queue" [ "$(jobs_left)" = 0 ]
 
 (cd "$WORK/slurm" && exec "$DAGRUN" --executor slurm pipelines/edge.yaml nap) >"$WORK/.err" 2>&1 &
 HEAD=$!
