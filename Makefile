@@ -1,11 +1,11 @@
 # dagrun: `make` builds ./dagrun; `make test` builds and runs every test;
 # `make run` runs the flagship pipeline; `make deps` installs Debian packages.
 
-PKGS      := yaml-0.1 lua5.4 sqlite3 jansson libgit2 libcurl openblas libcrypto liblbfgs \
+PKGS      := yaml-0.1 lua5.4 sqlite3 jansson libgit2 libcurl openblas libcrypto liblbfgs xgboost \
              libmicrohttpd
 DEB_PKGS  := build-essential pkg-config libyaml-dev liblua5.4-dev libsqlite3-dev \
              sqlite3 libjansson-dev libgit2-dev libcurl4-openssl-dev \
-             libopenblas-dev libssl-dev liblbfgs-dev libmicrohttpd-dev jq git
+             libopenblas-dev libssl-dev liblbfgs-dev libmicrohttpd-dev libxgboost-dev jq git
 # Peers of the parity tests (tests/parity): skipped where they are missing.
 TEST_DEB_PKGS := python3-numpy python3-pandas python3-torch python3-scipy python3-statsmodels \
                  clang-14 libclang-rt-14-dev chromium

@@ -23,6 +23,7 @@ extern const struct kernel kernel_train_mlp;
 extern const struct kernel kernel_train_prophet;
 extern const struct kernel kernel_train_softmax;
 extern const struct kernel kernel_train_tcn;
+extern const struct kernel kernel_train_xgboost;
 
 static const struct kernel *const kernels[] = {
 	&kernel_baseline_mean,
@@ -42,6 +43,7 @@ static const struct kernel *const kernels[] = {
 	&kernel_train_prophet,
 	&kernel_train_softmax,
 	&kernel_train_tcn,
+	&kernel_train_xgboost,
 	NULL   /* the end; keeps the table non-empty */
 };
 

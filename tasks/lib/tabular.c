@@ -2,13 +2,17 @@
  *
  * Built in table order first (features, label, time), then every per-row
  * array is put in the split's row order in one place (reorder()), so the
- * shuffle touches nothing else. */
+ * shuffle touches nothing else.  A grouped split (group or folds) decides
+ * that order itself, in split_groups(); the plain split keeps its own
+ * path, so that its results never change. */
 #include "tabular.h"
 #include "rng.h"
 #include "table.h"
+#include "timeparse.h"
 #include "xalloc.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +26,11 @@ struct build {
 	const char *need;
 	struct table tbl;
 	long label;                 /* the label's column */
+	long group;                 /* the group's column, or -1 */
+	int grouped;                /* group or folds: split_groups() */
+	size_t *gid;                /* grouped: each table row's group, numbered
+				       by first appearance */
+	size_t n_groups;
 	size_t *cols;               /* the features' columns */
 	double **raw;               /* the features' values, table order */
 	double *y;                  /* regress: the target, table order */
@@ -46,6 +55,11 @@ static int check_feature(struct build *B, struct tabular *t, const char *name,
 	if (c == B->label) {
 		err_set(B->err, ERR_USER, "param 'features': '%s' is the label (expected "
 			"the input columns only)", name);
+		return -1;
+	}
+	if (c == B->group) {
+		err_set(B->err, ERR_USER, "param 'features': '%s' is the group column "
+			"(expected the input columns only)", name);
 		return -1;
 	}
 	if (B->tbl.cols[c].type != TABLE_NUMBER) {
@@ -75,7 +89,8 @@ static int pick_features(struct build *B, struct tabular *t)
 	t->names = xcalloc(B->tbl.n + 1, sizeof(char *));
 	if (!json_is_array(list)) {
 		for (i = 0; i < B->tbl.n; i++)
-			if (B->tbl.cols[i].type == TABLE_NUMBER && (long)i != B->label)
+			if (B->tbl.cols[i].type == TABLE_NUMBER && (long)i != B->label &&
+			    (long)i != B->group)
 				B->cols[t->features++] = i;
 	}
 	json_array_foreach(list, i, v) {
@@ -91,7 +106,8 @@ static int pick_features(struct build *B, struct tabular *t)
 	}
 	if (t->features == 0) {
 		err_set(B->err, ERR_USER, "'%s' has no number column besides the label "
-			"'%s' (expected at least one feature)", B->need, B->spec->label);
+			"'%s'%s (expected at least one feature)", B->need, B->spec->label,
+			B->group >= 0 ? " and the group" : "");
 		return -1;
 	}
 	for (i = 0; i < t->features; i++)
@@ -296,6 +312,305 @@ static int split(struct build *B, struct tabular *t)
 	return 0;
 }
 
+/* --- groups and folds */
+
+/* One row's group value: a number, or a string when 'str' is set. */
+struct gkey {
+	double num;
+	const char *str;
+	size_t row;
+};
+
+static int cmp_value(const struct gkey *x, const struct gkey *y)
+{
+	return x->str ? strcmp(x->str, y->str) : cmp_num(&x->num, &y->num);
+}
+
+/* By value, then by row: each group's first row leads its run. */
+static int cmp_gkey(const void *a, const void *b)
+{
+	const struct gkey *x = a, *y = b;
+	int c = cmp_value(x, y);
+
+	return c ? c : (x->row > y->row) - (x->row < y->row);
+}
+
+/* The group column's values into 'k', in table order; '*strs' holds the
+ * strings the keys point into (the caller frees them). */
+static int group_keys(struct build *B, struct gkey *k, char ***strs)
+{
+	size_t c = (size_t)B->group, n = B->tbl.rows;
+	enum table_type type = B->tbl.cols[c].type;
+	double *v = NULL;
+
+	if (type == TABLE_TIME) {
+		err_set(B->err, ERR_USER, "param 'group': '%s' is the time column of "
+			"'%s' (expected a column of numbers or strings, such as a game "
+			"id)", B->spec->group, B->need);
+		return -1;
+	}
+	if (type == TABLE_STRING)
+		*strs = table_strings(&B->tbl, c, B->err);
+	else
+		v = table_numbers(&B->tbl, c, B->err);
+	if (!v && !*strs)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		k[i] = (struct gkey){.num = v ? v[i] : 0, .str = v ? NULL : (*strs)[i],
+				     .row = i};
+		if (v ? !isnan(v[i]) : k[i].str != NULL)
+			continue;
+		err_set(B->err, ERR_USER, "group '%s' is missing in row %zu of '%s' "
+			"(expected a value in every row)", B->spec->group, i + 1, B->need);
+		free(v);
+		return -1;
+	}
+	free(v);
+	return 0;
+}
+
+/* B->gid: each row's group, the groups numbered in the order of their
+ * first rows; without a group column every row is a group of its own. */
+static int number_groups(struct build *B)
+{
+	size_t n = B->tbl.rows, *head, h = 0;
+	struct gkey *k;
+	char **strs = NULL;
+
+	B->gid = xmalloc((n + 1) * sizeof(size_t));
+	if (B->group < 0) {
+		for (size_t i = 0; i < n; i++)
+			B->gid[i] = i;
+		B->n_groups = n;
+		return 0;
+	}
+	k = xmalloc((n + 1) * sizeof(*k));
+	if (group_keys(B, k, &strs)) {
+		free(k);
+		table_strings_free(strs, n);
+		return -1;
+	}
+	qsort(k, n, sizeof(*k), cmp_gkey);
+	head = xmalloc((n + 1) * sizeof(size_t));   /* each row's group's first row */
+	for (size_t i = 0; i < n; i++) {
+		if (i == 0 || cmp_value(&k[i - 1], &k[i]))
+			h = k[i].row;
+		head[k[i].row] = h;
+	}
+	for (size_t r = 0; r < n; r++)   /* head[r] <= r: numbered already */
+		B->gid[r] = head[r] == r ? B->n_groups++ : B->gid[head[r]];
+	free(head);
+	free(k);
+	table_strings_free(strs, n);
+	return 0;
+}
+
+/* The index i of the boundary at[i] nearest to 'target' among the 'n' + 1
+ * increasing prefix sums 'at' (at[0] = 0); a tie goes to the earlier. */
+static size_t snap(const size_t *at, size_t n, size_t target)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {   /* the last at[i] <= target */
+		size_t mid = lo + (hi - lo + 1) / 2;
+		if (at[mid] <= target)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	if (lo < n && at[lo + 1] - target < target - at[lo])
+		lo++;
+	return lo;
+}
+
+/* Prefix sums of the rows of the 'n' groups seq[] into 'at' [n + 1]. */
+static void prefix_rows(const size_t *seq, size_t n, const size_t *size, size_t *at)
+{
+	at[0] = 0;
+	for (size_t j = 0; j < n; j++)
+		at[j + 1] = at[j] + size[seq[j]];
+}
+
+/* Mark the groups of fold 'spec->fold' as the test part in 'part'. */
+static int test_fold(struct build *B, const size_t *seq, const size_t *at, int *part)
+{
+	size_t G = B->n_groups, n = at[G], k = (size_t)B->spec->folds;
+	size_t f = (size_t)B->spec->fold, prev = 0;
+
+	if (k > G) {
+		err_set(B->err, ERR_USER, "param 'folds' is %zu but '%s' has %zu %s "
+			"(expected at most one fold per group)", k, B->need, G,
+			B->group >= 0 ? "groups" : "rows");
+		return -1;
+	}
+	for (size_t i = 1; i <= k; i++) {   /* fold i-1: seq[prev .. c) */
+		size_t c = snap(at, G, (size_t)floor((double)n * (double)i / (double)k + 0.5));
+		if (c <= prev) {
+			err_set(B->err, ERR_USER, "fold %zu of %zu holds no group of '%s': "
+				"its groups are too unequal in size (expected fewer folds)",
+				i - 1, k, B->need);
+			return -1;
+		}
+		for (size_t j = prev; i - 1 == f && j < c; j++)
+			part[seq[j]] = TABULAR_TEST;
+		prev = c;
+	}
+	return 0;
+}
+
+/* Mark the test groups in 'part': fold 'fold', or the last
+ * round(rows * test_fraction) rows' worth. */
+static int test_groups(struct build *B, const size_t *seq, const size_t *at, int *part)
+{
+	size_t G = B->n_groups, n = at[G], test = share(n, B->spec->test_fraction);
+
+	if (B->spec->folds)
+		return test_fold(B, seq, at, part);
+	for (size_t j = snap(at, G, test < n ? n - test : 0); j < G; j++)
+		part[seq[j]] = TABULAR_TEST;
+	return 0;
+}
+
+/* Of the groups not in the test part, in order, mark the last
+ * round(rows * val_fraction) rows' worth (rows: all of them without folds,
+ * the rest with folds) as the validation part; 'rest' is scratch [G+1]. */
+static void val_groups(struct build *B, const size_t *seq, const size_t *size,
+		       int *part, size_t *rest)
+{
+	size_t R = 0, *at, val;
+
+	for (size_t j = 0; j < B->n_groups; j++)
+		if (part[seq[j]] != TABULAR_TEST)
+			rest[R++] = seq[j];
+	at = xmalloc((R + 1) * sizeof(size_t));
+	prefix_rows(rest, R, size, at);
+	val = share(B->spec->folds ? at[R] : B->tbl.rows, B->spec->val_fraction);
+	for (size_t j = snap(at, R, val < at[R] ? at[R] - val : 0); j < R; j++)
+		part[rest[j]] = TABULAR_VAL;
+	free(at);
+}
+
+/* Every part has a group (the validation part only when asked for). */
+static int check_groups(struct build *B, const struct tabular *t)
+{
+	const size_t *g = t->groups;
+
+	if (g[TABULAR_TRAIN] && g[TABULAR_TEST] &&
+	    (g[TABULAR_VAL] || B->spec->val_fraction == 0))
+		return 0;
+	err_set(B->err, ERR_USER, "%zu %s of '%s' split %s leave %zu training, %zu "
+		"validation and %zu test %s (expected at least one in each part; "
+		"val_fraction 0 for no validation part)", B->n_groups,
+		B->group >= 0 ? "groups" : "rows", B->need,
+		B->spec->folds ? "into folds" : "by test_fraction and val_fraction",
+		g[TABULAR_TRAIN], g[TABULAR_VAL], g[TABULAR_TEST],
+		B->group >= 0 ? "groups" : "rows");
+	return -1;
+}
+
+/* t->source: the rows of the training groups, then the validation's, then
+ * the test's, each group's rows together in table order. */
+static void group_order(struct build *B, struct tabular *t, const size_t *seq,
+			const size_t *size, const int *part)
+{
+	size_t G = B->n_groups, *first = xcalloc(G + 1, sizeof(size_t));
+	size_t *rows = xmalloc((t->rows + 1) * sizeof(size_t)), i = 0;
+
+	for (size_t g = 0; g < G; g++)
+		first[g + 1] = first[g] + size[g];
+	for (size_t r = 0; r < t->rows; r++)   /* counting sort by group */
+		rows[first[B->gid[r]]++] = r;
+	for (size_t g = 0; g < G; g++)   /* back to each group's start */
+		first[g] -= size[g];
+	t->source = xmalloc((t->rows + 1) * sizeof(size_t));
+	for (int p = 0; p < TABULAR_PARTS; p++) {
+		t->start[p] = i;
+		for (size_t j = 0; j < G; j++) {
+			if (part[seq[j]] != p)
+				continue;
+			memcpy(t->source + i, rows + first[seq[j]], size[seq[j]] * sizeof(size_t));
+			i += size[seq[j]];
+			t->groups[p]++;
+		}
+		t->count[p] = i - t->start[p];
+	}
+	free(rows);
+	free(first);
+}
+
+/* The grouped split: groups in order (or shuffled), the test part, the
+ * validation part, the rest for training; the row order in t->source. */
+static int split_groups(struct build *B, struct tabular *t)
+{
+	size_t G, *seq, *size, *at;
+	int *part, rc = -1;
+	struct rng r;
+
+	if (number_groups(B))
+		return -1;
+	G = B->n_groups;
+	seq = xmalloc((G + 1) * sizeof(size_t));
+	size = xcalloc(G + 1, sizeof(size_t));
+	at = xmalloc((G + 1) * sizeof(size_t));
+	part = xcalloc(G + 1, sizeof(int));   /* TABULAR_TRAIN unless marked */
+	for (size_t g = 0; g < G; g++)
+		seq[g] = g;
+	for (size_t i = 0; i < t->rows; i++)
+		size[B->gid[i]]++;
+	if (B->spec->shuffle_split) {
+		rng_seed(&r, B->spec->seed + SEED_SPLIT);
+		rng_shuffle(&r, seq, G);
+	}
+	prefix_rows(seq, G, size, at);
+	if (test_groups(B, seq, at, part))
+		goto out;
+	val_groups(B, seq, size, part, at);
+	group_order(B, t, seq, size, part);
+	rc = check_groups(B, t);
+out:
+	free(seq);
+	free(size);
+	free(at);
+	free(part);
+	return rc;
+}
+
+/* The spec's group and folds: valid together, the column present and not
+ * the label.  Sets B->group and B->grouped. */
+static int find_group(struct build *B, struct tabular *t)
+{
+	const struct tabular_spec *s = B->spec;
+
+	B->group = -1;
+	B->grouped = s->group || s->folds;
+	if (s->folds < 0 || s->folds == 1 || (s->folds && (s->fold < 0 || s->fold >= s->folds)) ||
+	    (!s->folds && s->fold)) {
+		err_set(B->err, ERR_USER, "param 'fold' is %d and 'folds' %d (expected "
+			"folds 0 for off, or folds >= 2 and fold from 0 to folds-1)",
+			s->fold, s->folds);
+		return -1;
+	}
+	t->folds = s->folds;
+	t->fold = s->fold;
+	if (!s->group)
+		return 0;
+	B->group = table_find(&B->tbl, s->group);
+	if (B->group < 0) {
+		char *all = table_names(&B->tbl);
+		err_set(B->err, ERR_USER, "param 'group': '%s' has no column '%s' "
+			"(expected one of: %s)", B->need, s->group, all);
+		free(all);
+		return -1;
+	}
+	if (B->group == B->label) {
+		err_set(B->err, ERR_USER, "param 'group': '%s' is the label (expected "
+			"another column, such as a game id)", s->group);
+		return -1;
+	}
+	t->group = xstrdup(s->group);
+	return 0;
+}
+
 /* A new array of the 'n' items of 'size' bytes of 'a' in the order 'src'
  * (src[i]: the item that becomes item i); 'a' is freed. */
 static void *permute(void *a, size_t size, const size_t *src, size_t n)
@@ -326,6 +641,10 @@ static void order_rows(struct build *B, struct tabular *t)
 {
 	struct rng r;
 
+	if (B->grouped) {   /* split_groups() chose the order */
+		reorder(B, t, t->source);
+		return;
+	}
 	t->source = xmalloc((t->rows + 1) * sizeof(size_t));
 	for (size_t i = 0; i < t->rows; i++)
 		t->source[i] = i;
@@ -375,8 +694,9 @@ static int build(struct build *B, const char *dir, struct tabular *t)
 		free(all);
 		return -1;
 	}
-	if (pick_features(B, t) || split(B, t) || read_features(B, t) ||
-	    read_label(B, t))
+	if (find_group(B, t) || pick_features(B, t) ||
+	    (B->grouped ? split_groups(B, t) : split(B, t)) ||
+	    read_features(B, t) || read_label(B, t))
 		return -1;
 	if (B->tbl.time >= 0 && !(t->time = table_times(&B->tbl, B->err)))
 		return -1;
@@ -402,6 +722,7 @@ int tabular_build(const char *dir, const char *need,
 	free(B.raw);
 	free(B.cols);
 	free(B.y);
+	free(B.gid);
 	table_close(&B.tbl);
 	return rc;
 }
@@ -420,6 +741,7 @@ void tabular_release(struct tabular *t)
 	free(t->value);
 	free(t->source);
 	free(t->time);
+	free(t->group);
 	json_decref(t->class_values);
 	scaler_release(&t->scaler);
 	scaler_release(&t->target_scaler);
@@ -436,4 +758,100 @@ json_t *tabular_parts_json(const struct tabular *t)
 	return json_pack("{s:I, s:I, s:I}", "train", (json_int_t)t->count[TABULAR_TRAIN],
 			 "val", (json_int_t)t->count[TABULAR_VAL],
 			 "test", (json_int_t)t->count[TABULAR_TEST]);
+}
+
+json_t *tabular_split_json(const struct tabular *t)
+{
+	if (!t->group && !t->folds)
+		return NULL;
+	return json_pack("{s:o, s:i, s:i, s:{s:I, s:I, s:I}}",
+			 "group", t->group ? json_string(t->group) : json_null(),
+			 "folds", t->folds, "fold", t->fold, "groups",
+			 "train", (json_int_t)t->groups[TABULAR_TRAIN],
+			 "val", (json_int_t)t->groups[TABULAR_VAL],
+			 "test", (json_int_t)t->groups[TABULAR_TEST]);
+}
+
+/* --- predictions.csv */
+
+/* ",s": a CSV field, quoted (RFC 4180) when it holds a comma, quote or
+ * line break. */
+static void put_field(FILE *f, const char *s)
+{
+	fputc(',', f);
+	if (!strpbrk(s, ",\"\r\n")) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+/* ",v": 15 significant digits when they read back as 'v' (a value from
+ * a CSV stays as it was written), else 17, which always do. */
+static void put_number(FILE *f, double v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%.15g", v);
+	if (strtod(buf, NULL) != v)
+		snprintf(buf, sizeof(buf), "%.17g", v);
+	fprintf(f, ",%s", buf);
+}
+
+static void put_header(FILE *f, const struct tabular *t)
+{
+	fputs(t->time ? "row,timestamp,label,prediction" : "row,label,prediction", f);
+	for (int k = 0; t->label && k < t->classes; k++) {
+		char *name = xasprintf("p_%s", t->class_names[k]);
+		put_field(f, name);
+		free(name);
+	}
+	fputc('\n', f);
+}
+
+/* Row 'i' of the test part: its table row, time, label, prediction and,
+ * for classify, the probabilities 'out'. */
+static void put_row(FILE *f, const struct tabular *t, size_t i, const float *out,
+		    const int *pred)
+{
+	size_t r = t->start[TABULAR_TEST] + i, C = (size_t)t->classes;
+	char when[TIMEPARSE_TEXT_MAX];
+
+	fprintf(f, "%zu", t->source[r]);
+	if (t->time)
+		fprintf(f, ",%s", timeparse_format(t->time[r], when));
+	if (!t->label) {
+		put_number(f, t->value[r]);
+		fprintf(f, ",%.9g\n", (double)out[i]);
+		return;
+	}
+	put_field(f, t->class_names[t->label[r]]);
+	put_field(f, t->class_names[pred[i]]);
+	for (size_t k = 0; k < C; k++)
+		fprintf(f, ",%.9g", (double)out[i * C + k]);
+	fputc('\n', f);
+}
+
+int tabular_write_predictions(const struct tabular *t, const char *path,
+			      const float *out, const int *pred, struct err *err)
+{
+	FILE *f = fopen(path, "w");
+	int rc = f ? 0 : -1;
+
+	if (f) {
+		put_header(f, t);
+		for (size_t i = 0; i < t->count[TABULAR_TEST]; i++)
+			put_row(f, t, i, out, pred);
+		rc = ferror(f) ? -1 : 0;
+		rc = fclose(f) ? -1 : rc;
+	}
+	if (rc)
+		err_set(err, ERR_IO, "cannot write '%s'", path);
+	return rc;
 }

@@ -40,7 +40,6 @@
 #include "mlp.h"
 #include "optim.h"
 #include "tabular.h"
-#include "timeparse.h"
 #include "xalloc.h"
 
 #include <math.h>
@@ -59,7 +58,6 @@ static const char *const kind_names[] = {
 };
 
 struct params {
-	const char *data;
 	int batch, epochs, patience, threads, shuffle, save_init;
 	double lr, weight_decay, l2;
 	enum optim_kind optimizer;
@@ -73,7 +71,7 @@ struct trainer {
 	struct err err;
 	enum dense_kind kind;
 	struct params p;
-	const char *need, *dir;
+	const char *need;
 	struct tabular d;
 	int outputs;                 /* classes, or 1 */
 	struct mlp *m;
@@ -130,7 +128,6 @@ static int parse_params(struct trainer *R)
 	struct params *p = &R->p;
 	const char *objective = R->kind == DENSE_MLP ? kctx_str(c, "objective") : NULL;
 
-	p->data = kctx_str(c, "data");
 	p->batch = (int)kctx_int(c, "batch_size");
 	p->epochs = (int)kctx_int(c, "epochs");
 	p->patience = (int)kctx_int(c, "patience");
@@ -140,15 +137,8 @@ static int parse_params(struct trainer *R)
 	p->lr = kctx_num(c, "learning_rate");
 	p->optimizer = !strcmp(kctx_str(c, "optimizer"), "sgd") ? OPTIM_SGD : OPTIM_ADAM;
 	p->seed = (uint64_t)kctx_int(c, "seed");
-	p->spec.label = kctx_str(c, "label");
-	p->spec.features = json_object_get(kctx_params(c), "features");
-	p->spec.objective = objective && !strcmp(objective, "regress") ?
-			    TABULAR_REGRESS : TABULAR_CLASSIFY;
-	p->spec.test_fraction = kctx_num(c, "test_fraction");
-	p->spec.val_fraction = kctx_num(c, "val_fraction");
-	p->spec.shuffle_split = kctx_bool(c, "shuffle_split");
-	p->spec.seed = p->seed;
-	p->spec.scaling = kctx_bool(c, "standardize") ? SCALER_STANDARD : SCALER_NONE;
+	dense_read_spec(c, objective && !strcmp(objective, "regress") ?
+			TABULAR_REGRESS : TABULAR_CLASSIFY, p->seed, &p->spec);
 	if (R->kind == DENSE_SOFTMAX) {
 		p->l2 = kctx_num(c, "l2");
 		return 0;
@@ -161,22 +151,46 @@ static int parse_params(struct trainer *R)
 
 /* --- inputs */
 
+void dense_read_spec(struct kctx *c, enum tabular_objective objective,
+		     uint64_t seed, struct tabular_spec *spec)
+{
+	memset(spec, 0, sizeof(*spec));
+	spec->label = kctx_str(c, "label");
+	spec->features = json_object_get(kctx_params(c), "features");
+	spec->objective = objective;
+	spec->test_fraction = kctx_num(c, "test_fraction");
+	spec->val_fraction = kctx_num(c, "val_fraction");
+	spec->shuffle_split = kctx_bool(c, "shuffle_split");
+	spec->seed = seed;
+	spec->scaling = json_is_true(json_object_get(kctx_params(c), "standardize")) ?
+			SCALER_STANDARD : SCALER_NONE;
+	spec->group = kctx_str(c, "group");
+	spec->folds = (int)kctx_int(c, "folds");
+	spec->fold = (int)kctx_int(c, "fold");
+}
+
+int dense_load(struct kctx *c, const struct tabular_spec *spec, struct tabular *t,
+	       const char **need, struct err *err)
+{
+	const char *data = kctx_str(c, "data"), *dir;
+
+	memset(t, 0, sizeof(*t));
+	*need = data ? data : kctx_n_inputs(c) > 0 ? kctx_input_name(c, 0) : NULL;
+	dir = *need ? kctx_input(c, *need) : NULL;
+	if (!dir && data)
+		err_set(err, ERR_USER, "param 'data' names '%s', which this node "
+			"does not need (expected one of its needs)", data);
+	else if (!dir)
+		err_set(err, ERR_USER, "no input (expected a need on a data.load "
+			"node)");
+	if (!dir)
+		return -1;
+	return tabular_build(dir, *need, spec, t, err);
+}
+
 static int load_inputs(struct trainer *R)
 {
-	struct kctx *c = R->ctx;
-
-	R->need = R->p.data ? R->p.data :
-		  kctx_n_inputs(c) > 0 ? kctx_input_name(c, 0) : NULL;
-	R->dir = R->need ? kctx_input(c, R->need) : NULL;
-	if (!R->dir && R->p.data)
-		err_set(&R->err, ERR_USER, "param 'data' names '%s', which this node "
-			"does not need (expected one of its needs)", R->p.data);
-	else if (!R->dir)
-		err_set(&R->err, ERR_USER, "no input (expected a need on a data.load "
-			"node)");
-	if (!R->dir)
-		return -1;
-	return tabular_build(R->dir, R->need, &R->p.spec, &R->d, &R->err);
+	return dense_load(R->ctx, &R->p.spec, &R->d, &R->need, &R->err);
 }
 
 /* --- model and training */
@@ -411,6 +425,7 @@ static json_t *regress_metrics(struct trainer *R, float *out)
 static int write_metrics(struct trainer *R, json_t *j)
 {
 	char *path = fs_join(kctx_out_dir(R->ctx), "metrics.json");
+	json_t *split;
 	int rc = 0;
 
 	json_object_set_new(j, "objective", objective_json(R));
@@ -419,6 +434,9 @@ static int write_metrics(struct trainer *R, json_t *j)
 			    json_real(R->fit.best_loss));
 	json_object_set_new(j, "epochs_run", json_integer(R->fit.epochs_run));
 	json_object_set_new(j, "best_epoch", json_integer(R->fit.best_epoch));
+	split = tabular_split_json(&R->d);
+	if (split)
+		json_object_set_new(j, "split", split);
 	if (json_dump_file(j, path, JSON_INDENT(2) | JSON_SORT_KEYS |
 			   JSON_REAL_PRECISION(17)) < 0) {
 		err_set(&R->err, ERR_IO, "cannot write '%s'", path);
@@ -428,86 +446,11 @@ static int write_metrics(struct trainer *R, json_t *j)
 	return rc;
 }
 
-/* ",s": a CSV field, quoted (RFC 4180) when it holds a comma, quote or
- * line break. */
-static void put_field(FILE *f, const char *s)
-{
-	fputc(',', f);
-	if (!strpbrk(s, ",\"\r\n")) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
-/* ",v": 15 significant digits when they read back as 'v' (a value from
- * a CSV stays as it was written), else 17, which always do. */
-static void put_number(FILE *f, double v)
-{
-	char buf[32];
-
-	snprintf(buf, sizeof(buf), "%.15g", v);
-	if (strtod(buf, NULL) != v)
-		snprintf(buf, sizeof(buf), "%.17g", v);
-	fprintf(f, ",%s", buf);
-}
-
-static void put_header(FILE *f, const struct trainer *R)
-{
-	fputs(R->d.time ? "row,timestamp,label,prediction" : "row,label,prediction", f);
-	for (int k = 0; classify(R) && k < R->outputs; k++) {
-		char *name = xasprintf("p_%s", R->d.class_names[k]);
-		put_field(f, name);
-		free(name);
-	}
-	fputc('\n', f);
-}
-
-/* Row 'i' of the test part: its table row, time, label, prediction and,
- * for classify, the probabilities 'out'. */
-static void put_row(FILE *f, const struct trainer *R, size_t i, const float *out,
-		    const int *pred)
-{
-	const struct tabular *d = &R->d;
-	size_t r = d->start[TABULAR_TEST] + i, C = (size_t)R->outputs;
-	char when[TIMEPARSE_TEXT_MAX];
-
-	fprintf(f, "%zu", d->source[r]);
-	if (d->time)
-		fprintf(f, ",%s", timeparse_format(d->time[r], when));
-	if (!classify(R)) {
-		put_number(f, d->value[r]);
-		fprintf(f, ",%.9g\n", (double)out[i]);
-		return;
-	}
-	put_field(f, d->class_names[d->label[r]]);
-	put_field(f, d->class_names[pred[i]]);
-	for (size_t k = 0; k < C; k++)
-		fprintf(f, ",%.9g", (double)out[i * C + k]);
-	fputc('\n', f);
-}
-
 static int write_predictions(struct trainer *R, const float *out, const int *pred)
 {
 	char *path = fs_join(kctx_out_dir(R->ctx), "predictions.csv");
-	FILE *f = fopen(path, "w");
-	int rc = f ? 0 : -1;
+	int rc = tabular_write_predictions(&R->d, path, out, pred, &R->err);
 
-	if (f) {
-		put_header(f, R);
-		for (size_t i = 0; i < R->d.count[TABULAR_TEST]; i++)
-			put_row(f, R, i, out, pred);
-		rc = ferror(f) ? -1 : 0;
-		rc = fclose(f) ? -1 : rc;
-	}
-	if (rc)
-		err_set(&R->err, ERR_IO, "cannot write '%s'", path);
 	free(path);
 	return rc;
 }

@@ -9,14 +9,17 @@
 #define DAGRUN_TRAIN_DENSE_H
 
 #include "kernel.h"
+#include "tabular.h"
 
 enum dense_kind { DENSE_MLP, DENSE_SOFTMAX };
 
 /* The params every dense kernel takes, spliced into its table: what to
- * learn from (DENSE_DATA_PARAMS), then, after the kernel's own, how to
- * fit (DENSE_FIT_PARAMS).  Macros, because a kernel's table is one
+ * learn from (DENSE_DATA_PARAMS: the table and its split, DENSE_SPLIT_PARAMS,
+ * then 'standardize'), then, after the kernel's own, how to fit
+ * (DENSE_FIT_PARAMS).  Other tabular trainers (train.xgboost) take
+ * DENSE_SPLIT_PARAMS alone.  Macros, because a kernel's table is one
  * constant array. */
-#define DENSE_DATA_PARAMS \
+#define DENSE_SPLIT_PARAMS \
 	{"data", PT_STR, "null", 0, 0, NULL, \
 	 "the needed data.load node; null: the first need"}, \
 	{"label", PT_STR, NULL, 0, 0, NULL, \
@@ -35,6 +38,20 @@ enum dense_kind { DENSE_MLP, DENSE_SOFTMAX };
 	{"shuffle_split", PT_BOOL, "false", 0, 0, NULL, \
 	 "shuffle the rows by the seed before splitting; false keeps the " \
 	 "table's (time) order, so the test rows are the latest"}, \
+	{"group", PT_STR, "null", 0, 0, NULL, \
+	 "a column (numbers or strings, e.g. a game id) whose rows always " \
+	 "land in the same part; shuffle_split then shuffles the groups; never " \
+	 "a feature; null: none"}, \
+	{"folds", PT_INT, "0", 0, 10000, NULL, \
+	 "k-fold cross-validation: the groups (or rows) cut into this many " \
+	 "folds of consecutive groups, balanced by rows; the test part is fold " \
+	 "'fold' (test_fraction unused), val_fraction of the rest is the " \
+	 "validation part; 0: off, else at least 2"}, \
+	{"fold", PT_INT, "0", 0, 9999, NULL, \
+	 "the test fold, from 0 to folds-1"}
+
+#define DENSE_DATA_PARAMS \
+	DENSE_SPLIT_PARAMS, \
 	{"standardize", PT_BOOL, "true", 0, 0, NULL, \
 	 "scale every feature (and a regress target) to mean 0 and std 1, " \
 	 "fitted on the training rows only; stored in the model"}
@@ -57,6 +74,19 @@ enum dense_kind { DENSE_MLP, DENSE_SOFTMAX };
 	 "shuffle the training rows each epoch"}, \
 	{"save_init", PT_BOOL, "false", 0, 0, NULL, \
 	 "also write init.safetensors, the weights before training"}
+
+/* Fill 'spec' from the node's DENSE_SPLIT_PARAMS (and 'standardize' when
+ * the kernel has it, else SCALER_NONE), with 'objective' and the split's
+ * 'seed'.  The strings and JSON are borrowed from the params. */
+void dense_read_spec(struct kctx *ctx, enum tabular_objective objective,
+		     uint64_t seed, struct tabular_spec *spec);
+
+/* Build 't' from the node's input that param 'data' names (default: the
+ * first need); '*need' is set to its name (borrowed).  Release 't' with
+ * tabular_release() even on failure.  Returns 0, or -1 with 'err' set
+ * (ERR_USER for a missing input and tabular_build()'s errors). */
+int dense_load(struct kctx *ctx, const struct tabular_spec *spec, struct tabular *t,
+	       const char **need, struct err *err);
 
 /* The whole kernel run for 'kind': KERNEL_OK, KERNEL_EUSER or
  * KERNEL_EFAIL, with the reason logged through 'ctx'. */

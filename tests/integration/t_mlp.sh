@@ -204,4 +204,36 @@ run_dagrun pipelines/one.yaml mlp_rise
 expect "a label with one class: exit 2" [ "$RC" -eq 2 ]
 expect "a label with one class: the message says so" contains "$ERR" \
 	"label 'next' has one class ('up') in 'rise' (expected at least two for objective classify)"
+# groups and folds: blobs with a "day" column (24 hourly rows a day, 25
+# days); a day never straddles two parts, and 5 folds test each day once
+awk -F, 'NR == 1 { print $0 ",day"; next } { print $0 "," int((NR - 2) / 24) }' data/blobs.csv > data/days.csv
+cat > pipelines/days.yaml <<YAML
+pipeline: days
+nodes:
+  days: {task: data.load, params: {path: data/days.csv, timestamp: t}}
+YAML
+for f in 0 1 2 3 4; do
+	echo "  mlp$f: {task: train.mlp, needs: [days], params: {label: cls, group: day, folds: 5, fold: $f, epochs: 2}}" >> pipelines/days.yaml
+done
+cat >> pipelines/days.yaml <<YAML
+  shuffled: {task: train.softmax, needs: [days], params: {label: cls, group: day, shuffle_split: true, epochs: 2}}
+  export:
+    needs: [mlp0, mlp1, mlp2, mlp3, mlp4, shuffled]
+    cmd: "rm -rf got && for n in mlp0 mlp1 mlp2 mlp3 mlp4 shuffled; do mkdir -p got/\$n && cp \$DAGRUN_IN/\$n/* got/\$n/; done && echo ok > \$DAGRUN_OUT/done"
+YAML
+git add -A && git commit -qm days
+run_dagrun pipelines/days.yaml
+expect "group and folds: train.mlp and train.softmax train (exit 0)" [ "$RC" -eq 0 ]
+for f in 0 1 2 3 4; do tail -n +2 got/mlp$f/predictions.csv | cut -d, -f1; done | sort -n > "$WORK/tested"
+expect "5 folds of days: every row is tested exactly once" [ "$(uniq "$WORK/tested" | wc -l) $(wc -l < "$WORK/tested")" = "600 600" ]
+expect "5 folds of days: each fold tests 5 whole days" \
+	[ "$(jq -s -c 'map(.split.groups.test)' got/mlp*/metrics.json) $(awk -F, 'NR > 1 { d[int($1 / 24)]++ } END { for (k in d) if (d[k] != 24) bad++; print bad + 0 }' got/mlp2/predictions.csv)" = "[5,5,5,5,5] 0" ]
+expect "fold 2: the test days are the middle ones" \
+	[ "$(tail -n +2 got/mlp2/predictions.csv | cut -d, -f1 | sort -n | sed -n '1p;$p' | tr '\n' ' ')" = "240 359 " ]
+expect "the day column is not a feature" \
+	[ "$(header got/mlp0/model.safetensors | jq -r '.__metadata__.features')" = '["x1","x2","noise","y"]' ]
+expect "shuffle_split with a group: whole days, drawn from the whole table" \
+	[ "$(awk -F, 'NR > 1 { d[int($1 / 24)]++ } END { m = 99; for (k in d) { n++; if (d[k] != 24) bad++; if (k + 0 < m) m = k + 0 } print n, bad + 0, (m < 20) }' got/shuffled/predictions.csv) $(jq -c .split.groups got/shuffled/metrics.json)" = '5 0 1 {"test":5,"train":17,"val":3}' ]
+check_bad "an unknown group column" "label: next, group: game" "param 'group': 'rise' has no column 'game'"
+check_bad "fold without folds" "label: next, fold: 2" "param 'fold' is 2 and 'folds' 0"
 finish
