@@ -15,6 +15,9 @@ extern const struct kernel kernel_drift_report;
 extern const struct kernel kernel_eval_backtest;
 extern const struct kernel kernel_eval_promote;
 extern const struct kernel kernel_infer_batch;
+extern const struct kernel kernel_rps_features;
+extern const struct kernel kernel_rps_play;
+extern const struct kernel kernel_rps_simulate;
 extern const struct kernel kernel_train_encoder_lstm;
 extern const struct kernel kernel_train_gru;
 extern const struct kernel kernel_train_holt_winters;
@@ -35,6 +38,9 @@ static const struct kernel *const kernels[] = {
 	&kernel_eval_backtest,
 	&kernel_eval_promote,
 	&kernel_infer_batch,
+	&kernel_rps_features,
+	&kernel_rps_play,
+	&kernel_rps_simulate,
 	&kernel_train_encoder_lstm,
 	&kernel_train_gru,
 	&kernel_train_holt_winters,

@@ -5,17 +5,17 @@
  * number column as float64 in <name>.npy; each string column, and any
  * other column of dates, as a JSON array of strings (null for missing) in
  * <name>.json; and schema.json, which maps column names to files (names
- * are made safe for files: other bytes become '_', clashes get _2, _3).
+ * are made safe for files: other bytes become '_', clashes get _2, _3;
+ * tasks/lib/table.h writes the folder).
  * Rows come out sorted by time, duplicates and missing values resolved by
  * the policies below, in this order: rows without a timestamp (dropped
  * under missing: drop, else an error), unsorted, duplicates, missing.
  *
  * Never leaves a partial output: on failure every file it wrote is removed.
- * All parsing is in tasks/lib (csv, timeparse, npy). */
+ * All parsing and writing is in tasks/lib (csv, timeparse, table). */
 #include "csv.h"
-#include "fs.h"
 #include "kernel.h"
-#include "npy.h"
+#include "table.h"
 #include "timeparse.h"
 #include "xalloc.h"
 
@@ -23,7 +23,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static const struct param_spec params[] = {
 	{"path", PT_PATH, NULL, 0, 0, NULL, "the CSV file (RFC 4180, header row), or an http:// or https:// URL (fetched when the key is computed, revalidated by ETag)"},
@@ -54,7 +53,6 @@ struct column {
 	size_t src;          /* index in the CSV */
 	enum csv_type type;  /* CSV_TIME only for the timestamp column */
 	double *v;           /* by output row (row[] maps back); NULL: string */
-	char *file;
 };
 
 struct load {
@@ -477,61 +475,9 @@ static int resolve_missing(struct load *L, const char *policy)
 	return 0;
 }
 
-/* A file stem from a column name: [A-Za-z0-9_.-] kept, other bytes '_',
- * no leading dot (no hidden files, no "..").  Caller frees. */
-static char *safe_stem(const char *name)
-{
-	char *s = xstrdup(*name ? name : "column");
-
-	for (char *p = s; *p; p++) {
-		int ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			 (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
-			 (*p == '.' && p != s);
-		if (!ok)
-			*p = '_';
-	}
-	return s;
-}
-
-/* 1 if column 'i' may not take the stem 'cand': an earlier column has
- * it, or it is schema, or timestamp (kept for the time column). */
-static int stem_taken(struct load *L, size_t i, const char *cand)
-{
-	if (!strcmp(cand, "schema") ||
-	    (L->time && &L->cols[i] != L->time && !strcmp(cand, "timestamp")))
-		return 1;
-	for (size_t j = 0; j < i; j++) {
-		if (!strcmp(L->cols[j].file, cand))
-			return 1;
-	}
-	return 0;
-}
-
-/* Give each column a unique file name. */
-static void name_files(struct load *L)
-{
-	for (size_t i = 0; i < L->n_cols; i++) {
-		struct column *c = &L->cols[i];
-		char *stem = c == L->time ? xstrdup("timestamp") :
-			     safe_stem(csv_name(L->csv, c->src));
-		char *cand = xstrdup(stem);
-		for (int k = 2; stem_taken(L, i, cand); k++) {
-			free(cand);
-			cand = xasprintf("%s_%d", stem, k);
-		}
-		c->file = cand;
-		free(stem);
-	}
-	for (size_t i = 0; i < L->n_cols; i++) {
-		char *f = xasprintf("%s.%s", L->cols[i].file,
-				    L->cols[i].v ? "npy" : "json");
-		free(L->cols[i].file);
-		L->cols[i].file = f;
-	}
-}
-
 /* A string column as a JSON array; invalid UTF-8 is refused. */
-static int write_strings(struct load *L, const struct column *c, const char *path)
+static int write_strings(struct load *L, const struct column *c,
+			 struct table_writer *w)
 {
 	json_t *arr = json_array();
 	int rc = 0;
@@ -555,25 +501,23 @@ static int write_strings(struct load *L, const struct column *c, const char *pat
 		}
 		json_array_append_new(arr, j);
 	}
-	if (rc == 0 && json_dump_file(arr, path, JSON_COMPACT) < 0) {
-		err_set(&L->err, ERR_IO, "cannot write '%s'", path);
-		rc = -1;
-	}
+	if (rc == 0)
+		rc = table_write_json(w, csv_name(L->csv, c->src), arr, &L->err);
 	json_decref(arr);
 	return rc;
 }
 
 /* One column's file. */
-static int write_column(struct load *L, const struct column *c, const char *path)
+static int write_column(struct load *L, const struct column *c, struct table_writer *w)
 {
-	size_t shape[1] = {L->n};
+	const char *name = csv_name(L->csv, c->src);
 	int64_t *sec;
 	int rc, cut = 0;
 
 	if (!c->v)
-		return write_strings(L, c, path);
+		return write_strings(L, c, w);
 	if (c != L->time)
-		return npy_write(path, NPY_F8, 1, shape, c->v, &L->err);
+		return table_write_numbers(w, name, c->v, &L->err);
 	sec = xmalloc((L->n ? L->n : 1) * sizeof(*sec));
 	for (size_t i = 0; i < L->n; i++) {
 		sec[i] = (int64_t)floor(c->v[i]);
@@ -581,59 +525,33 @@ static int write_column(struct load *L, const struct column *c, const char *path
 	}
 	if (cut)
 		kctx_log(L->ctx, "note: sub-second parts of '%s' are cut: timestamp.npy "
-			 "holds whole seconds", csv_name(L->csv, c->src));
-	rc = npy_write(path, NPY_I8, 1, shape, sec, &L->err);
+			 "holds whole seconds", name);
+	rc = table_write_times(w, name, sec, &L->err);
 	free(sec);
 	return rc;
 }
 
-static int write_schema(struct load *L, const char *path)
-{
-	json_t *cols = json_array(), *s;
-	int rc;
-
-	for (size_t i = 0; i < L->n_cols; i++) {
-		const struct column *c = &L->cols[i];
-		json_array_append_new(cols, json_pack("{s:s, s:s, s:s}",
-			"name", csv_name(L->csv, c->src), "type", csv_type_name(c->type),
-			"file", c->file));
-	}
-	s = json_pack("{s:I, s:o, s:s?, s:s?, s:s, s:I, s:I}", "rows", (json_int_t)L->n,
-		      "columns", cols, "timestamp", L->time ? param(L, "timestamp") : NULL,
-		      "target", L->target, "source", param(L, "path"),
-		      "dropped_rows", (json_int_t)L->dropped, "filled", (json_int_t)L->filled);
-	rc = json_dump_file(s, path, JSON_INDENT(2)) < 0 ? -1 : 0;
-	if (rc)
-		err_set(&L->err, ERR_IO, "cannot write '%s'", path);
-	json_decref(s);
-	return rc;
-}
-
-/* Write every column, then schema.json; or, failing, remove them all. */
+/* Write every column, then schema.json (tasks/lib/table.h names the
+ * files); or, failing, remove them all. */
 static int write_outputs(struct load *L)
 {
-	const char *out = kctx_out_dir(L->ctx);
-	char *path;
+	struct table_writer w;
+	json_t *extra;
 	int rc = 0;
 
-	name_files(L);
-	for (size_t i = 0; i < L->n_cols && rc == 0; i++) {
-		path = fs_join(out, L->cols[i].file);
-		rc = write_column(L, &L->cols[i], path);
-		free(path);
-	}
-	path = fs_join(out, "schema.json");
+	table_writer_init(&w, kctx_out_dir(L->ctx), L->n,
+			  L->time ? param(L, "timestamp") : NULL);
+	for (size_t i = 0; i < L->n_cols && rc == 0; i++)
+		rc = write_column(L, &L->cols[i], &w);
+	extra = json_pack("{s:s?, s:s, s:I, s:I}", "target", L->target,
+			  "source", param(L, "path"), "dropped_rows", (json_int_t)L->dropped,
+			  "filled", (json_int_t)L->filled);
 	if (rc == 0)
-		rc = write_schema(L, path);
-	if (rc) {
-		unlink(path);
-		for (size_t i = 0; i < L->n_cols; i++) {
-			char *p = fs_join(out, L->cols[i].file);
-			unlink(p);
-			free(p);
-		}
-	}
-	free(path);
+		rc = table_writer_finish(&w, extra, &L->err);
+	if (rc)
+		table_writer_remove(&w);
+	json_decref(extra);
+	table_writer_release(&w);
 	return rc;
 }
 
@@ -694,7 +612,6 @@ static void release(struct load *L)
 {
 	for (size_t i = 0; L->cols && i < L->n_cols; i++) {
 		free(L->cols[i].v);
-		free(L->cols[i].file);
 	}
 	free(L->cols);
 	free(L->row);

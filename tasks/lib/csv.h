@@ -28,6 +28,7 @@
 #define DAGRUN_CSV_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "err.h"
 
@@ -111,5 +112,10 @@ int csv_parse_number(const char *s, size_t n, double *out);
 
 /* Trim spaces and tabs from both ends of s[0..*n); returns the new start. */
 const char *csv_trim(const char *s, size_t *n);
+
+/* Write 's' to 'f' as one field: as it is, or quoted (RFC 4180, "" for a
+ * quote) when it holds a comma, a quote or a line break, so that this
+ * module reads it back as 's'. */
+void csv_write_field(FILE *f, const char *s);
 
 #endif

@@ -5,9 +5,11 @@
 #include "strbuf.h"
 #include "xalloc.h"
 
+#include <assert.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const type_names[] = {
 	[TABLE_NUMBER] = "number", [TABLE_STRING] = "string", [TABLE_TIME] = "timestamp"
@@ -184,4 +186,176 @@ void table_strings_free(char **s, size_t rows)
 	for (size_t i = 0; s && i < rows; i++)
 		free(s[i]);
 	free(s);
+}
+
+/* --- writing */
+
+void table_writer_init(struct table_writer *w, const char *dir, size_t rows,
+		       const char *time_name)
+{
+	memset(w, 0, sizeof(*w));
+	w->dir = xstrdup(dir);
+	w->rows = rows;
+	w->time_name = time_name ? xstrdup(time_name) : NULL;
+}
+
+void table_writer_release(struct table_writer *w)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		free(w->cols[i].name);
+		free(w->cols[i].file);
+	}
+	free(w->cols);
+	free(w->dir);
+	free(w->time_name);
+	memset(w, 0, sizeof(*w));
+}
+
+/* A file stem from a column name: [A-Za-z0-9_.-] kept, other bytes '_',
+ * no leading dot (no hidden files, no "..").  Caller frees. */
+static char *safe_stem(const char *name)
+{
+	char *s = xstrdup(*name ? name : "column");
+
+	for (char *p = s; *p; p++) {
+		int ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			 (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' ||
+			 (*p == '.' && p != s);
+		if (!ok)
+			*p = '_';
+	}
+	return s;
+}
+
+/* 1 if a column of 'type' may not take the stem 'cand': an earlier column
+ * has it, or it is schema, or timestamp (kept for the time column). */
+static int stem_taken(const struct table_writer *w, enum table_type type,
+		      const char *cand)
+{
+	size_t len = strlen(cand);
+
+	if (!strcmp(cand, "schema") ||
+	    (w->time_name && type != TABLE_TIME && !strcmp(cand, "timestamp")))
+		return 1;
+	for (size_t j = 0; j < w->n; j++) {
+		const char *f = w->cols[j].file, *ext = strrchr(f, '.');
+		if ((size_t)(ext - f) == len && !strncmp(f, cand, len))
+			return 1;     /* the same stem: the extension differs */
+	}
+	return 0;
+}
+
+/* Name a new column and return its path (caller frees). */
+static char *add_column(struct table_writer *w, const char *name, enum table_type type)
+{
+	char *stem = type == TABLE_TIME ? xstrdup("timestamp") : safe_stem(name);
+	char *cand = xstrdup(stem);
+	struct table_column *c;
+
+	for (int k = 2; stem_taken(w, type, cand); k++) {
+		free(cand);
+		cand = xasprintf("%s_%d", stem, k);
+	}
+	xgrow((void **)&w->cols, sizeof(*w->cols), &w->cap, w->n + 1);
+	c = &w->cols[w->n++];
+	c->name = xstrdup(name);
+	c->type = type;
+	c->file = xasprintf("%s.%s", cand, type == TABLE_STRING ? "json" : "npy");
+	free(cand);
+	free(stem);
+	return fs_join(w->dir, c->file);
+}
+
+int table_write_numbers(struct table_writer *w, const char *name, const double *v,
+			struct err *err)
+{
+	size_t shape[1] = {w->rows};
+	char *path = add_column(w, name, TABLE_NUMBER);
+	int rc = npy_write(path, NPY_F8, 1, shape, v, err);
+
+	free(path);
+	return rc;
+}
+
+int table_write_times(struct table_writer *w, const char *name, const int64_t *v,
+		      struct err *err)
+{
+	size_t shape[1] = {w->rows};
+	char *path = add_column(w, name, TABLE_TIME);
+	int rc = npy_write(path, NPY_I8, 1, shape, v, err);
+
+	free(path);
+	return rc;
+}
+
+int table_write_json(struct table_writer *w, const char *name, json_t *strings,
+		     struct err *err)
+{
+	char *path = add_column(w, name, TABLE_STRING);
+	int rc = 0;
+
+	assert(json_is_array(strings) && json_array_size(strings) == w->rows);
+	if (json_dump_file(strings, path, JSON_COMPACT) < 0) {
+		err_set(err, ERR_IO, "cannot write '%s'", path);
+		rc = -1;
+	}
+	free(path);
+	return rc;
+}
+
+int table_write_strings(struct table_writer *w, const char *name,
+			const char *const *v, struct err *err)
+{
+	json_t *arr = json_array();
+	int rc = 0;
+
+	for (size_t i = 0; i < w->rows && rc == 0; i++) {
+		json_t *j = v[i] ? json_string(v[i]) : json_null();
+		if (!j) {
+			err_set(err, ERR_USER, "column '%s', row %zu: invalid UTF-8 "
+				"(expected UTF-8 text)", name, i + 1);
+			rc = -1;
+		}
+		json_array_append_new(arr, j);
+	}
+	if (rc == 0)
+		rc = table_write_json(w, name, arr, err);
+	json_decref(arr);
+	return rc;
+}
+
+int table_writer_finish(struct table_writer *w, json_t *extra, struct err *err)
+{
+	char *path = fs_join(w->dir, "schema.json");
+	json_t *cols = json_array(), *s;
+	int rc;
+
+	for (size_t i = 0; i < w->n; i++) {
+		const struct table_column *c = &w->cols[i];
+		json_array_append_new(cols, json_pack("{s:s, s:s, s:s}", "name", c->name,
+			"type", table_type_name(c->type), "file", c->file));
+	}
+	s = json_pack("{s:I, s:o, s:s?}", "rows", (json_int_t)w->rows, "columns", cols,
+		      "timestamp", w->time_name);
+	if (extra)
+		json_object_update(s, extra);
+	rc = json_dump_file(s, path, JSON_INDENT(2)) < 0 ? -1 : 0;
+	if (rc)
+		err_set(err, ERR_IO, "cannot write '%s'", path);
+	json_decref(s);
+	free(path);
+	return rc;
+}
+
+void table_writer_remove(struct table_writer *w)
+{
+	char *path = fs_join(w->dir, "schema.json");
+
+	unlink(path);
+	free(path);
+	for (size_t i = 0; i < w->n; i++) {
+		path = fs_join(w->dir, w->cols[i].file);
+		unlink(path);
+		free(path);
+	}
 }
