@@ -228,3 +228,38 @@ char *fs_absolute(const char *path)
 		sb_addc(&sb, '/');
 	return sb_detach(&sb);
 }
+
+int fs_copy_tree(const char *from, const char *to, struct err *err)
+{
+	DIR *d = opendir(from);
+	struct dirent *de;
+	int rc = 0;
+
+	if (!d) {
+		err_set(err, ERR_IO, "cannot read '%s': %s", from, strerror(errno));
+		return -1;
+	}
+	if (fs_mkdirs(to, err) < 0) {
+		closedir(d);
+		return -1;
+	}
+	while (rc == 0 && (de = readdir(d))) {
+		char *src, *dst, *buf;
+		struct stat sb;
+		size_t n;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		src = fs_join(from, de->d_name);
+		dst = fs_join(to, de->d_name);
+		if (stat(src, &sb) == 0 && S_ISDIR(sb.st_mode))
+			rc = fs_copy_tree(src, dst, err);
+		else if ((rc = fs_read_file(src, &buf, &n, err)) == 0) {
+			rc = fs_write_atomic(dst, buf, n, err);
+			free(buf);
+		}
+		free(src);
+		free(dst);
+	}
+	closedir(d);
+	return rc;
+}

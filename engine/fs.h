@@ -28,6 +28,10 @@ int fs_write_atomic(const char *path, const void *data, size_t n,
 int fs_write_rename(const char *tmp, const char *path, const void *data,
 		    size_t n, struct err *err);
 
+/* cp -r: copy the tree 'from' (files and folders; symlinks are followed)
+ * into 'to', made if missing, each file written with fs_write_atomic(). */
+int fs_copy_tree(const char *from, const char *to, struct err *err);
+
 /* fsync a folder so that a rename inside it is durable. */
 int fs_sync_dir(const char *path, struct err *err);
 

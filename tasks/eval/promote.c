@@ -35,12 +35,10 @@
 #include "safetensors.h"
 #include "xalloc.h"
 
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static const struct param_spec params[] = {
 	{"weights", PT_MAP, "{\"rmse\": 0.5, \"mae\": 0.3, \"mse\": 0.2}", 0, 0, NULL,
@@ -107,14 +105,20 @@ static char *meta_config_hash(const char *text)
 	return out;
 }
 
-/* What kind of model a node's outputs hold. */
-static int identify(struct kctx *ctx, struct entry *e)
+/* What kind of model the folder 'dir' holds: 1 when it holds one (e->type
+ * set), 0 when it holds none, KERNEL_EUSER for a broken one. */
+static int identify_dir(struct kctx *ctx, struct entry *e, const char *dir)
 {
-	json_t *model = load_json(e->dir, "model.json");
-	char *st_path = xasprintf("%s/model.safetensors", e->dir);
-	int rc = 0;
+	json_t *meta = load_json(dir, "model_meta.json");
+	json_t *model = meta ? NULL : load_json(dir, "model.json");
+	char *st_path = xasprintf("%s/model.safetensors", dir);
+	int rc = 1;
 
-	if (model) {
+	if (json_is_object(meta)) {
+		/* train.xgboost: model.json is XGBoost's own, the meta says */
+		const char *f = json_string_value(json_object_get(meta, "format"));
+		e->type = xstrdup(f && !strncmp(f, "dagrun-xgboost", 14) ? "xgboost" : "model");
+	} else if (model) {
 		const char *t = json_string_value(json_object_get(model, "type"));
 		const char *m = json_string_value(json_object_get(model, "method"));
 		const char *h = json_string_value(json_object_get(
@@ -129,24 +133,42 @@ static int identify(struct kctx *ctx, struct entry *e)
 	} else if (fs_exists(st_path)) {
 		struct err err;
 		struct safetensors *st;
-		const char *cell;
+		const char *cell, *kind;
 		err_init(&err);
 		st = safetensors_read(st_path, &err);
 		if (!st)
 			rc = kctx_fail(ctx, KERNEL_EUSER, "%s", err.msg);
 		cell = st ? safetensors_meta(st, "cell") : NULL;
-		e->type = xstrdup(cell ? cell : "model");
+		kind = st ? safetensors_meta(st, "kind") : NULL;
+		e->type = xstrdup(cell ? cell : kind ? kind : "model");
 		e->config_hash = meta_config_hash(st ? safetensors_meta(st, "meta") : NULL);
 		safetensors_free(st);
 	} else {
-		e->type = xstrdup("model");
+		rc = 0;
 	}
+	json_decref(meta);
 	json_decref(model);
 	free(st_path);
 	return rc;
 }
 
-/* Rule ztest: the count 'metric' of 'e', a finite number >= 0, into 'out'. */
+/* What kind of model a node's outputs hold: at the top, or in model/ (a
+ * node that used a model and recorded how it did, such as rps.play). */
+static int identify(struct kctx *ctx, struct entry *e)
+{
+	char *sub = xasprintf("%s/model", e->dir);
+	int rc = identify_dir(ctx, e, e->dir);
+
+	if (rc == 0)
+		rc = identify_dir(ctx, e, sub);
+	if (rc == 0)
+		e->type = xstrdup("model");
+	free(sub);
+	return rc == KERNEL_EUSER ? rc : 0;
+}
+
+/* Rule ztest: the count 'param' names in the metrics of 'e', a whole
+ * number >= 0, into 'out'. */
 static int count_metric(struct kctx *ctx, const struct entry *e, const char *param,
 			double *out)
 {
@@ -207,41 +229,6 @@ static int cmp_entry(const void *a, const void *b)
 	if (x->score != y->score)
 		return x->score < y->score ? -1 : 1;
 	return y->order - x->order;
-}
-
-static int copy_tree(const char *from, const char *to, struct err *err)
-{
-	DIR *d = opendir(from);
-	struct dirent *de;
-	int rc = 0;
-
-	if (!d) {
-		err_set(err, ERR_IO, "cannot read '%s'", from);
-		return -1;
-	}
-	if (fs_mkdirs(to, err) < 0) {
-		closedir(d);
-		return -1;
-	}
-	while (rc == 0 && (de = readdir(d))) {
-		char *src, *dst, *buf;
-		struct stat sb;
-		size_t n;
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		src = xasprintf("%s/%s", from, de->d_name);
-		dst = xasprintf("%s/%s", to, de->d_name);
-		if (stat(src, &sb) == 0 && S_ISDIR(sb.st_mode))
-			rc = copy_tree(src, dst, err);
-		else if ((rc = fs_read_file(src, &buf, &n, err)) == 0) {
-			rc = fs_write_atomic(dst, buf, n, err);
-			free(buf);
-		}
-		free(src);
-		free(dst);
-	}
-	closedir(d);
-	return rc;
 }
 
 static json_t *board_row(const struct entry *e, int rank)
@@ -334,7 +321,7 @@ static int write_outputs(struct kctx *ctx, struct entry **board, int n,
 			rc = kctx_fail(ctx, KERNEL_EFAIL, "cannot write %s", csv);
 	}
 	err_init(&err);
-	if (rc == KERNEL_OK && copy_tree(win->dir, model, &err) < 0)
+	if (rc == KERNEL_OK && fs_copy_tree(win->dir, model, &err) < 0)
 		rc = kctx_fail(ctx, KERNEL_EFAIL, "%s", err.msg);
 	free(path);
 	free(csv);

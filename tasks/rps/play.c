@@ -24,7 +24,10 @@
  * win_rate ...: what eval.promote's rule ztest reads), for several
  * {"models": {name: figures}}.  The metric sink gets the same: wins,
  * losses, draws, rounds, win_rate and <bot>/win_rate for one model, each
- * prefixed "<model>/" for several. */
+ * prefixed "<model>/" for several.  With one model, model/ is a copy of
+ * its node's files: the outcomes travel with the model they judge, so an
+ * eval.promote of play nodes (rule ztest) registers a model that can be
+ * used, not just its record. */
 #include "classifier.h"
 #include "csv.h"
 #include "fs.h"
@@ -362,12 +365,31 @@ static void remove_outputs(struct play *S)
 {
 	static const char *const files[] = {"outcomes.csv", "outcomes.json",
 					    "metrics.json"};
+	char *model = fs_join(kctx_out_dir(S->ctx), "model");
+	struct err ignored;
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char *path = fs_join(kctx_out_dir(S->ctx), files[i]);
 		remove(path);
 		free(path);
 	}
+	err_init(&ignored);
+	fs_remove_tree(model, &ignored);
+	free(model);
+}
+
+/* One model: copy its node's files into model/. */
+static int copy_model(struct play *S)
+{
+	char *to;
+	int rc;
+
+	if (S->n_players != 1)
+		return 0;
+	to = fs_join(kctx_out_dir(S->ctx), "model");
+	rc = fs_copy_tree(kctx_input(S->ctx, S->players[0].name), to, &S->err);
+	free(to);
+	return rc;
 }
 
 static int run(struct kctx *ctx)
@@ -381,6 +403,7 @@ static int run(struct kctx *ctx)
 	rc = parse_params(&S);
 	rc = rc ? rc : play_all(&S);
 	rc = rc ? rc : write_json(&S);
+	rc = rc ? rc : copy_model(&S);
 	if (rc) {
 		remove_outputs(&S);
 		rc = kctx_fail(ctx, S.err.kind == ERR_USER ? KERNEL_EUSER : KERNEL_EFAIL,
@@ -397,6 +420,7 @@ static const char doc[] =
 	"predicted opponent move (policy). Writes outcomes.json (per model and "
 	"per bot: wins, losses, draws, rounds, win_rate, points), outcomes.csv "
 	"(every round) and metrics.json (one model: wins, rounds, win_rate at the "
-	"top, as eval.promote's rule ztest reads them).";
+	"top, as eval.promote's rule ztest reads them, and model/, a copy of the "
+	"model's node).";
 
 const struct kernel kernel_rps_play = {"rps.play", 1, params, doc, run};
