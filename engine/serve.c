@@ -1,9 +1,15 @@
 /* serve: the HTTP server, routing, predictions and reload (see serve.h).
  *
- * Threads: the libmicrohttpd thread (parsing, routing, the cheap GET
- * endpoints, the answers), the workers and the watchdog of serve_pool,
- * and the main thread, which polls the registry every --poll-ms and
- * watches for SIGINT/SIGTERM.
+ * Threads: --workers loop threads and the main thread, which polls the
+ * registry every --poll-ms and watches for SIGINT/SIGTERM.  Each loop
+ * thread drives a libmicrohttpd daemon of its own, in external epoll mode
+ * on the one shared listening socket (the kernel hands a new connection
+ * to one of them), and runs the predictions of its connections itself:
+ * read every ready request, queue each prediction (serve_pool.h), run
+ * the queue, send the answers, run the shadows.  Nothing crosses threads
+ * on a request's way: the hand-off to a worker pool this replaced cost
+ * two context switches per request, more than a prediction's network
+ * work (docs/serve.md, "How fast").
  *
  * Globals: 'stop_signals', the one flag the signal handler sets.  A
  * handler rather than blocking the signals and sigwait(): threads that
@@ -14,10 +20,10 @@
  * routes it and refuses it early when it must (405, 404, 401, 413 by
  * Content-Length); body chunks are gathered up to --max-body; the final
  * call answers a GET at once, or turns a POST into a job: a queue place
- * is reserved (else 429), the connection suspended, the job committed.
- * The job's end (by its worker, or by the watchdog at the deadline)
- * resumes the connection, and the next on_request() call answers with the
- * job's result, or 503 when it expired.  request_done() frees the request
+ * is reserved (else 429), the connection suspended, the job queued on
+ * this loop thread.  The job's end (serve_queue_run(): run, or expired at
+ * its deadline) resumes the connection, and the next on_request() call
+ * answers with the job's result, or 503 when it expired.  request_done() frees the request
  * when libmicrohttpd is finished with it, dropping its job reference.
  *
  * Invariant: 'suspended' counts the requests from the suspension of
@@ -41,9 +47,11 @@
 #include <math.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,9 +87,21 @@ struct options {
 	int quiet, verbose;
 };
 
+struct server;
+
+/* A loop thread: its daemon and its queue. */
+struct loop {
+	struct server *srv;
+	struct MHD_Daemon *daemon;
+	struct serve_queue *queue;
+	pthread_t thread;
+	int started;
+};
+
 struct server {
 	struct options o;
-	struct MHD_Daemon *daemon;
+	struct loop *loops;          /* o.workers of them */
+	atomic_int loops_exit;       /* the loop threads return */
 	struct serve_pool *pool;
 	struct serve_models *models;
 	struct serve_metrics *metrics;
@@ -94,7 +114,7 @@ struct server {
 	double started;
 };
 
-/* A prediction or a reload, run by a worker. */
+/* A prediction or a reload, run by a loop thread (serve_pool.h). */
 struct job {
 	struct serve_job base;       /* first: a struct serve_job * is a job */
 	struct server *srv;
@@ -115,6 +135,7 @@ struct job {
 
 struct request {
 	struct server *srv;
+	struct loop *loop;           /* whose daemon reads it */
 	enum serve_endpoint ep;
 	int allowed;                 /* the method suits the path */
 	int is_post;
@@ -217,15 +238,16 @@ static void render_gauges(struct server *srv, struct strbuf *out)
 
 	serve_pool_stats(srv->pool, &queued, &running);
 	serve_metrics_family(out, "dagrun_serve_queue_depth", "gauge",
-			     "Predictions waiting for a worker.");
+			     "Predictions waiting for their loop thread.");
 	serve_metrics_sample(out, "dagrun_serve_queue_depth", NULL, queued);
 	serve_metrics_family(out, "dagrun_serve_queue_capacity", "gauge",
 			     "The most predictions that may wait (--queue-max).");
 	serve_metrics_sample(out, "dagrun_serve_queue_capacity", NULL, srv->o.queue_max);
 	serve_metrics_family(out, "dagrun_serve_workers_busy", "gauge",
-			     "Workers running a job now.");
+			     "Predictions (or reloads) running now.");
 	serve_metrics_sample(out, "dagrun_serve_workers_busy", NULL, running);
-	serve_metrics_family(out, "dagrun_serve_workers", "gauge", "Worker threads.");
+	serve_metrics_family(out, "dagrun_serve_workers", "gauge",
+			     "Loop threads (--workers).");
 	serve_metrics_sample(out, "dagrun_serve_workers", NULL, srv->o.workers);
 	serve_metrics_family(out, "dagrun_serve_model_version", "gauge",
 			     "The model version each model@alias serves.");
@@ -269,7 +291,7 @@ static char *models_text(struct server *srv)
 	return text;
 }
 
-/* ---- predictions (on a worker) ------------------------------------------ */
+/* ---- predictions (on a loop thread) ------------------------------------- */
 
 struct pick_arg {
 	const struct serve_snapshot *s;
@@ -360,46 +382,130 @@ static void route_error(struct job *job, const struct serve_snapshot *s,
 	free(msg);
 }
 
-static void run_predict(struct serve_job *base)
+/* --debug-delay-ms: sleep that long, but not past the job's deadline
+ * plus a millisecond (the job then expires, as a slow model's would). */
+static void debug_delay(const struct job *job)
 {
-	struct job *job = (struct job *)base;
-	struct serve_snapshot *s;
-	const struct serve_entry *e;
-	struct serve_body_source src;
-	struct strbuf sb;
-	struct err err;
-	const char *alias;
-	enum route_fail fail;
-	unsigned status;
+	int64_t until = serve_pool_now() + (int64_t)job->srv->o.debug_delay_ms * 1000000;
+	struct timespec ts;
 
-	if (job->srv->o.debug_delay_ms > 0) {
-		struct timespec ts = {job->srv->o.debug_delay_ms / 1000,
-				      (long)(job->srv->o.debug_delay_ms % 1000) * 1000000};
-		nanosleep(&ts, NULL);
-	}
+	if (until > job->base.deadline_ns + 1000000)
+		until = job->base.deadline_ns + 1000000;
+	until -= serve_pool_now();
+	if (until <= 0)
+		return;
+	ts.tv_sec = until / 1000000000;
+	ts.tv_nsec = until % 1000000000;
+	nanosleep(&ts, NULL);
+}
+
+/* The 200 answer of 'job', whose prediction is in job->primary, made by
+ * entry 'e'. */
+static void set_answer(struct job *job, const struct serve_entry *e)
+{
+	struct serve_body_source src = {e->model, e->alias, e->version, e->kind,
+					forecaster_target(e->f)};
+	struct strbuf sb;
+
+	sb_init(&sb);
+	serve_body_answer(&job->primary, &src, &sb);
+	sb_addc(&sb, '\n');
+	job->status = 200;
+	job->answer = sb_detach(&sb);
+	job->have_primary = 1;
+	job->served_alias = xstrdup(e->alias);
+}
+
+/* A prediction of a batch on its way: the entry that answers it (NULL
+ * once it has its answer) and the table its body holds. */
+struct pending {
+	struct job *job;
+	const struct serve_entry *e;
+	struct forecaster_table tb;
+};
+
+/* Route the job of 'pd' and read its body; a job that fails either gets
+ * its error answer here. */
+static void prepare(struct pending *pd, const struct serve_snapshot *s)
+{
+	struct job *job = pd->job;
+	enum route_fail fail;
+	const char *alias;
+	struct err err;
+
+	if (job->srv->o.debug_delay_ms > 0)
+		debug_delay(job);
 	err_init(&err);
-	s = serve_models_acquire(job->srv->models);
-	e = route(job, s, &alias, &fail);
-	if (!e) {
+	pd->e = route(job, s, &alias, &fail);
+	if (!pd->e) {
 		route_error(job, s, alias, fail);
-		serve_snapshot_release(s);
 		return;
 	}
-	status = predict(job, e, &job->primary, &err);
-	if (status) {
-		set_error(job, status, err.msg);
-	} else {
-		src = (struct serve_body_source){e->model, e->alias, e->version, e->kind,
-						 forecaster_target(e->f)};
-		sb_init(&sb);
-		serve_body_answer(&job->primary, &src, &sb);
-		sb_addc(&sb, '\n');
-		job->status = 200;
-		job->answer = sb_detach(&sb);
-		job->have_primary = 1;
-		job->served_alias = xstrdup(e->alias);
+	if (serve_body_read(pd->e->f, (enum serve_body_format)job->format, job->body,
+			    job->len, job->time_col, &pd->tb, &err) < 0) {
+		set_error(job, err.kind == ERR_USER ? 400 : 500, err.msg);
+		pd->e = NULL;
 	}
+}
+
+/* Every pending prediction from 'from' on that goes to the forecaster of
+ * pd[from], in one forecaster_predict_many() call. */
+static void predict_group(struct pending *pd, int n, int from)
+{
+	const struct forecaster *f = pd[from].e->f;
+	const struct forecaster_table **tb = xcalloc((size_t)n, sizeof(*tb));
+	struct forecaster_result *r = xcalloc((size_t)n, sizeof(*r));
+	struct err *errs = xcalloc((size_t)n, sizeof(*errs));
+	int *rc = xcalloc((size_t)n, sizeof(*rc)), *idx = xcalloc((size_t)n, sizeof(*idx));
+	int k = 0;
+
+	for (int i = from; i < n; i++)
+		if (pd[i].e && pd[i].e->f == f) {
+			idx[k] = i;
+			err_init(&errs[k]);
+			tb[k++] = &pd[i].tb;
+		}
+	forecaster_predict_many(f, tb, (size_t)k, r, rc, errs);
+	serve_metrics_event(pd[from].job->srv->metrics, SERVE_EV_PASS);
+	serve_metrics_events_add(pd[from].job->srv->metrics, SERVE_EV_PASS_REQUESTS,
+				 (unsigned long long)k);
+	for (int j = 0; j < k; j++) {
+		struct pending *p = &pd[idx[j]];
+		if (rc[j]) {
+			set_error(p->job, errs[j].kind == ERR_USER ? 400 : 500, errs[j].msg);
+		} else {
+			p->job->primary = r[j];
+			set_answer(p->job, p->e);
+		}
+		p->e = NULL;
+	}
+	free(tb);
+	free(r);
+	free(errs);
+	free(rc);
+	free(idx);
+}
+
+/* The predictions queued together on a loop (serve_pool.h's run_many):
+ * one snapshot for all, and one forward pass per model, whose results
+ * are those of one pass per request, to the bit. */
+static void run_predicts(struct serve_job **jobs, int n)
+{
+	struct server *srv = ((struct job *)jobs[0])->srv;
+	struct pending *pd = xcalloc((size_t)n, sizeof(*pd));
+	struct serve_snapshot *s = serve_models_acquire(srv->models);
+
+	for (int i = 0; i < n; i++) {
+		pd[i].job = (struct job *)jobs[i];
+		prepare(&pd[i], s);
+	}
+	for (int i = 0; i < n; i++)
+		if (pd[i].e)
+			predict_group(pd, n, i);
+	for (int i = 0; i < n; i++)
+		forecaster_table_release(&pd[i].tb);
 	serve_snapshot_release(s);
+	free(pd);
 }
 
 /* Mean |a - b| over the values both know, or NAN. */
@@ -457,7 +563,7 @@ static void run_shadow(struct serve_job *base)
 	serve_snapshot_release(s);
 }
 
-/* ---- reload (on a worker, or the main thread's poll) -------------------- */
+/* ---- reload (on a loop thread, or the main thread's poll) --------------- */
 
 /* Reload and count it; 'force' as serve_models_reload().  Load failures
  * are logged by serve_models, the rest by the caller. */
@@ -529,8 +635,10 @@ static enum MHD_Result start_job(struct request *rq, struct MHD_Connection *c,
 {
 	struct server *srv = rq->srv;
 
-	serve_job_init(&job->base, job->ep == SERVE_EP_RELOAD ? run_reload : run_predict,
-		       job_end, srv->o.shadow ? run_shadow : NULL, job_free, deadline_ns);
+	serve_job_init(&job->base, run_reload, job_end,
+		       srv->o.shadow ? run_shadow : NULL, job_free, deadline_ns);
+	if (job->ep == SERVE_EP_PREDICT)
+		job->base.run_many = run_predicts;
 	job->srv = srv;
 	job->conn = c;
 	if (atomic_load(&srv->stopping)) {
@@ -547,7 +655,7 @@ static enum MHD_Result start_job(struct request *rq, struct MHD_Connection *c,
 	rq->counted = 1;
 	atomic_fetch_add(&srv->suspended, 1);
 	MHD_suspend_connection(c);
-	serve_pool_commit(srv->pool, &job->base);
+	serve_queue_push(rq->loop->queue, &job->base);
 	return MHD_YES;
 }
 
@@ -732,13 +840,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 				  const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
 {
-	struct server *srv = cls;
+	struct loop *lp = cls;
+	struct server *srv = lp->srv;
 	struct request *rq = *con_cls;
 
 	(void)version;
 	if (!rq) {
 		rq = xcalloc(1, sizeof(*rq));
 		rq->srv = srv;
+		rq->loop = lp;
 		rq->t0_ns = serve_pool_now();
 		rq->url = xstrdup(url);
 		sb_init(&rq->body);
@@ -803,7 +913,8 @@ static const char usage[] =
 	"  --port P          TCP port (default 8000; 0: any free port)\n"
 	"  --host H          address to bind (default 127.0.0.1)\n"
 	"  --state DIR       state folder (default: the project's state/)\n"
-	"  --workers N       prediction threads (default: cores)\n"
+	"  --workers N       threads that read requests and run predictions\n"
+	"                    (default: cores)\n"
 	"  --queue-max N     predictions that may wait; more get 429 (default 64)\n"
 	"  --timeout-ms N    a request not answered by then gets 503 (default 1000)\n"
 	"  --max-body BYTES  larger bodies get 413 (default 1048576)\n"
@@ -936,15 +1047,47 @@ static int read_token(struct server *srv, struct err *err)
 
 /* ---- the server --------------------------------------------------------- */
 
-/* Start libmicrohttpd on --host:--port. */
+/* What every daemon is started with, after its logger (which must come
+ * first) and where it listens. */
+#define DAEMON_OPTIONS \
+	MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL, \
+	MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S, \
+	MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT, \
+	MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, \
+	MHD_OPTION_END
+
+/* One daemon for loop 'lp': the first binds --host:--port, the others
+ * share its listening socket ('listen_fd' >= 0, duplicated). */
+static struct MHD_Daemon *start_daemon(struct loop *lp, const struct sockaddr *addr,
+				       int v6, int listen_fd)
+{
+	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+		MHD_USE_TURBO | (v6 ? MHD_USE_IPv6 : 0);
+	int fd = listen_fd >= 0 ? dup(listen_fd) : -1;
+	struct MHD_Daemon *d;
+
+	if (listen_fd >= 0 && fd < 0)
+		return NULL;
+	if (fd >= 0)
+		d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, lp,
+			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+			MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, DAEMON_OPTIONS);
+	else
+		d = MHD_start_daemon(flags, (uint16_t)lp->srv->o.port, NULL, NULL,
+			on_request, lp, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+			MHD_OPTION_SOCK_ADDR, addr, DAEMON_OPTIONS);
+	if (!d && fd >= 0)
+		close(fd);
+	return d;
+}
+
+/* Start a daemon per loop on --host:--port. */
 static int listen_on(struct server *srv, struct err *err)
 {
 	struct addrinfo hints, *ai = NULL;
 	char port[16];
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
-		MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
 	const union MHD_DaemonInfo *info;
-	int rc;
+	int rc, v6, listen_fd = -1;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -956,27 +1099,84 @@ static int listen_on(struct server *srv, struct err *err)
 		err_set(err, ERR_USER, "bad --host '%s': %s", srv->o.host, gai_strerror(rc));
 		return -1;
 	}
-	if (ai->ai_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	srv->daemon = MHD_start_daemon(flags, (uint16_t)srv->o.port, NULL, NULL,
-		on_request, srv,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-		MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
-		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
-		MHD_OPTION_END);
+	v6 = ai->ai_family == AF_INET6;
+	for (int i = 0; i < srv->o.workers; i++) {
+		struct loop *lp = &srv->loops[i];
+		lp->daemon = start_daemon(lp, ai->ai_addr, v6, listen_fd);
+		if (!lp->daemon)
+			break;
+		info = MHD_get_daemon_info(lp->daemon, MHD_DAEMON_INFO_LISTEN_FD);
+		if (i == 0 && info)
+			listen_fd = info->listen_fd;
+	}
 	freeaddrinfo(ai);
-	if (!srv->daemon) {
+	if (!srv->loops[srv->o.workers - 1].daemon) {
 		err_set(err, ERR_IO, "cannot listen on %s:%d (see the message above)",
 			srv->o.host, srv->o.port);
 		return -1;
 	}
-	info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	info = MHD_get_daemon_info(srv->loops[0].daemon, MHD_DAEMON_INFO_BIND_PORT);
 	if (info && info->port)
 		srv->o.port = info->port;
 	return 0;
+}
+
+/* Block until the daemon of 'lp' has work, or its next timeout, or
+ * SIGNAL_CHECK_MS (to see 'loops_exit'). */
+static void wait_for_work(struct loop *lp, int epoll_fd)
+{
+	MHD_UNSIGNED_LONG_LONG next;
+	struct pollfd pfd = {epoll_fd, POLLIN, 0};
+	int ms = SIGNAL_CHECK_MS;
+
+	if (MHD_get_timeout(lp->daemon, &next) == MHD_YES && next < (unsigned)ms)
+		ms = (int)next;
+	if (ms > 0)
+		poll(&pfd, 1, ms);
+}
+
+/* A loop thread: read what is ready, run the queue, send the answers,
+ * run the shadows; until 'loops_exit'. */
+static void *loop_main(void *arg)
+{
+	struct loop *lp = arg;
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(lp->daemon,
+		MHD_DAEMON_INFO_EPOLL_FD);
+	int epoll_fd = info ? info->epoll_fd : -1;
+
+	while (!atomic_load(&lp->srv->loops_exit)) {
+		wait_for_work(lp, epoll_fd);
+		MHD_run(lp->daemon);
+		if (serve_queue_run(lp->queue) > 0)
+			MHD_run(lp->daemon);    /* the answers go out now */
+		serve_queue_after(lp->queue);
+	}
+	return NULL;
+}
+
+static int start_loops(struct server *srv, struct err *err)
+{
+	for (int i = 0; i < srv->o.workers; i++) {
+		struct loop *lp = &srv->loops[i];
+		int rc = pthread_create(&lp->thread, NULL, loop_main, lp);
+		if (rc != 0) {
+			err_set(err, ERR_IO, "cannot start a loop thread: %s", strerror(rc));
+			return -1;
+		}
+		lp->started = 1;
+	}
+	return 0;
+}
+
+/* Make the loop threads return and join them. */
+static void stop_loops(struct server *srv)
+{
+	atomic_store(&srv->loops_exit, 1);
+	for (int i = 0; srv->loops && i < srv->o.workers; i++)
+		if (srv->loops[i].started) {
+			pthread_join(srv->loops[i].thread, NULL);
+			srv->loops[i].started = 0;
+		}
 }
 
 /* Poll the registry every --poll-ms until SIGINT or SIGTERM. */
@@ -1008,13 +1208,15 @@ static void serve_until_signal(struct server *srv)
 }
 
 /* Stop taking requests, let those in flight end (each within its
- * deadline), stop the daemon.  Returns -1 when a second signal cut the
- * wait short: the daemon is left running, for the process to end. */
+ * deadline), stop the loops and the daemons.  Returns -1 when a second
+ * signal cut the wait short: the loops are left running, for the process
+ * to end. */
 static int shut_down(struct server *srv)
 {
 	struct timespec pause = {0, 5000000};    /* 5 ms */
 
 	atomic_store(&srv->stopping, 1);
+	serve_pool_stop(srv->pool);
 	while (atomic_load(&srv->suspended) > 0) {
 		if (stop_signals > 1) {
 			fprintf(stderr, "dagrun serve: %s again: stopping with %d requests "
@@ -1024,15 +1226,19 @@ static int shut_down(struct server *srv)
 		}
 		nanosleep(&pause, NULL);
 	}
-	MHD_stop_daemon(srv->daemon);
-	srv->daemon = NULL;
+	stop_loops(srv);
 	return 0;
 }
 
 static void release_server(struct server *srv)
 {
-	if (srv->daemon)
-		MHD_stop_daemon(srv->daemon);
+	stop_loops(srv);
+	for (int i = 0; srv->loops && i < srv->o.workers; i++) {
+		if (srv->loops[i].daemon)
+			MHD_stop_daemon(srv->loops[i].daemon);
+		serve_queue_free(srv->loops[i].queue);
+	}
+	free(srv->loops);
 	serve_pool_free(srv->pool);
 	serve_models_close(srv->models);
 	serve_metrics_free(srv->metrics);
@@ -1054,9 +1260,13 @@ static int start(struct server *srv, const char *state_dir, struct err *err)
 	srv->models = serve_models_open(dir, srv->o.quiet ? NULL : stderr, err);
 	if (!srv->models)
 		goto out;
-	srv->pool = serve_pool_new(srv->o.workers, srv->o.queue_max,
-				   srv->o.timeout_ms < 50 ? 1 : 5, err);
-	if (srv->pool && listen_on(srv, err) == 0)
+	srv->pool = serve_pool_new(srv->o.queue_max);
+	srv->loops = xcalloc((size_t)srv->o.workers, sizeof(*srv->loops));
+	for (int i = 0; i < srv->o.workers; i++) {
+		srv->loops[i].srv = srv;
+		srv->loops[i].queue = serve_queue_new(srv->pool);
+	}
+	if (listen_on(srv, err) == 0 && start_loops(srv, err) == 0)
 		rc = 0;
 out:
 	free(dir);

@@ -8,13 +8,14 @@
  *                                 JSON predictions with timestamps
  *   POST /reload                  read the registry now
  *
- * How it holds up under load: one libmicrohttpd thread does all the
- * network work (epoll) and answers the cheap endpoints itself; a
- * prediction is a job for a fixed pool of workers behind a bounded queue
- * (serve_pool.h): a full queue is answered at once with 429 and
- * Retry-After, a job past its deadline with 503, so memory and latency
- * stay bounded however many clients come.  Models are swapped without a
- * restart or a failed request when an alias moves (serve_models.h).
+ * How it holds up under load: --workers loop threads each read their
+ * connections (libmicrohttpd, epoll) and run their predictions
+ * themselves, the predictions that wait together for one model in one
+ * model pass; a prediction waits in a bounded queue (serve_pool.h): a
+ * full queue is answered at once with 429 and Retry-After, a prediction
+ * past its deadline with 503, so memory and latency stay bounded however
+ * many clients come.  Models are swapped without a restart or a failed
+ * request when an alias moves (serve_models.h).
  *
  * Never: a request, however malformed, does not end the process; every
  * bad request gets a 4xx with {"error": "..."}.  It binds to 127.0.0.1
@@ -31,7 +32,8 @@
  *   --queue-max N (64), --timeout-ms N (1000), --max-body BYTES (1 MiB),
  *   --split ALIAS=W,..., --shadow ALIAS, --token-file F, --poll-ms N (200),
  *   -q/--quiet, -v/--verbose (a line per request), -h/--help,
- *   --debug-delay-ms N (testing only: each prediction sleeps first).
+ *   --debug-delay-ms N (testing only: each prediction sleeps first, at
+ *   most until its deadline).
  * Serves until SIGINT or SIGTERM, then stops taking requests, lets those
  * in flight finish (each within its deadline) and returns 0.  Returns -1
  * with 'err' set: ERR_USER for the command line or a state without a

@@ -5,7 +5,9 @@
  * POSTed to the server is read exactly as `dagrun predict` reads the same
  * file: it is staged in an anonymous memory file (memfd) and read through
  * /proc/self/fd, never touching the disk.  (forecaster.h has no reader of
- * a buffer; if it grows one, read_csv() becomes one call.) */
+ * a buffer; if it grows one, read_csv() becomes one call.)
+ *
+ * A JSON body is read with jansson, which also words its errors. */
 #include "serve_body.h"
 #include "timeparse.h"
 #include "xalloc.h"
@@ -192,10 +194,12 @@ static int read_json(const struct forecaster *f, const char *body, size_t len,
 		     struct err *err)
 {
 	json_error_t je;
-	json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
-	const json_t *rows = json_object_get(doc, "rows");
+	json_t *doc;
+	const json_t *rows;
 	int rc = -1;
 
+	doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+	rows = json_object_get(doc, "rows");
 	tb->source = xstrdup("body");
 	features_init(&tb->cols, 0);
 	if (!doc) {

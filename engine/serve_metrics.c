@@ -97,6 +97,12 @@ void serve_metrics_event(struct serve_metrics *m, enum serve_event ev)
 	atomic_fetch_add_explicit(&m->events[ev], 1, memory_order_relaxed);
 }
 
+void serve_metrics_events_add(struct serve_metrics *m, enum serve_event ev,
+			      unsigned long long n)
+{
+	atomic_fetch_add_explicit(&m->events[ev], n, memory_order_relaxed);
+}
+
 void serve_metrics_labelled(struct serve_metrics *m, enum serve_labelled which,
 			    const char *model, const char *alias)
 {
@@ -276,6 +282,16 @@ static void render_events(struct serve_metrics *m, struct strbuf *out)
 			     "(promotions, rollbacks), each swapped in.");
 	serve_metrics_sample(out, "dagrun_serve_model_swaps_total", NULL,
 			     (double)load(&m->events[SERVE_EV_SWAP]));
+	serve_metrics_family(out, "dagrun_serve_passes_total", "counter",
+			     "Model passes run for predictions: one pass answers every "
+			     "waiting prediction of one model.");
+	serve_metrics_sample(out, "dagrun_serve_passes_total", NULL,
+			     (double)load(&m->events[SERVE_EV_PASS]));
+	serve_metrics_family(out, "dagrun_serve_pass_requests_total", "counter",
+			     "Predictions answered by those passes (over passes: the "
+			     "mean batch).");
+	serve_metrics_sample(out, "dagrun_serve_pass_requests_total", NULL,
+			     (double)load(&m->events[SERVE_EV_PASS_REQUESTS]));
 }
 
 static void render_labelled(struct serve_metrics *m, struct strbuf *out)

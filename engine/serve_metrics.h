@@ -10,6 +10,8 @@
  *   dagrun_serve_timeouts_total                    503: past the deadline
  *   dagrun_serve_reloads_total{result}             registry re-reads
  *   dagrun_serve_model_swaps_total                 aliases moved since start
+ *   dagrun_serve_passes_total                      model passes run
+ *   dagrun_serve_pass_requests_total               predictions they answered
  *   dagrun_serve_split_requests_total{model,alias} the traffic split
  *   dagrun_serve_shadow_requests_total{model,alias,result}
  * Gauges that belong to other modules (the queue's depth, the version each
@@ -45,6 +47,8 @@ enum serve_event {
 	SERVE_EV_RELOAD_OK,
 	SERVE_EV_RELOAD_ERROR,
 	SERVE_EV_SWAP,           /* an alias moved to another version */
+	SERVE_EV_PASS,           /* a model pass over one or more predictions */
+	SERVE_EV_PASS_REQUESTS,  /* the predictions of those passes */
 	SERVE_EV_COUNT
 };
 
@@ -67,6 +71,9 @@ void serve_metrics_free(struct serve_metrics *m);
 void serve_metrics_request(struct serve_metrics *m, enum serve_endpoint ep,
 			   unsigned status, double seconds);
 void serve_metrics_event(struct serve_metrics *m, enum serve_event ev);
+/* +n on event 'ev'. */
+void serve_metrics_events_add(struct serve_metrics *m, enum serve_event ev,
+			      unsigned long long n);
 /* +1 on counter 'which' of 'model' and 'alias' (copied). */
 void serve_metrics_labelled(struct serve_metrics *m, enum serve_labelled which,
 			    const char *model, const char *alias);

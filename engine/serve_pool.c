@@ -1,45 +1,30 @@
-/* serve_pool: workers, a bounded queue and deadlines (see serve_pool.h).
+/* serve_pool: the shared bound on waiting jobs and the per-thread queues
+ * (see serve_pool.h).
  *
- * Invariants, under 'lock':
- *   - every job in the ring is in state WAITING and holds the pool's
- *     reference; count + reserved <= queue_max;
- *   - running[w] is the job worker w runs (state RUNNING or EXPIRED), or
- *     NULL; the worker holds the pool's reference to it.
- * A job's state moves only by compare-and-swap: WAITING -> RUNNING (the
- * worker that takes it), WAITING -> EXPIRED or RUNNING -> EXPIRED (the
- * watchdog), RUNNING -> DONE (the worker); whoever moves it to DONE or
- * EXPIRED calls end(), so end() runs once. */
+ * Invariants: pool.queued = places reserved + jobs in every queue, and
+ * never exceeds queue_max (a reservation is refused instead);
+ * pool.running counts jobs inside run().  Both are atomics: reserving a
+ * place is one compare-and-swap loop, no lock, so the loop threads never
+ * wait for each other.  A queue is touched by its own thread only. */
 #include "serve_pool.h"
 #include "xalloc.h"
 
-#include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
-enum { WAITING = 0, RUNNING = 3 };   /* besides SERVE_JOB_DONE, _EXPIRED */
-
-struct worker {
-	struct serve_pool *pool;
-	int index;
-	pthread_t thread;
-};
+enum { WAITING = 0 };   /* besides SERVE_JOB_DONE, _EXPIRED */
 
 struct serve_pool {
-	pthread_mutex_t lock;
-	pthread_cond_t work;          /* a job was queued, or the pool stops */
-	pthread_cond_t tick;          /* wakes the watchdog early to stop */
-	struct serve_job **ring;      /* queue_max places */
-	int queue_max, head, count, reserved;
-	struct serve_job **running;   /* per worker */
-	int n_workers, n_running;
-	int stopping;                 /* no new jobs; workers exit when drained */
-	int watch_stop;               /* the watchdog exits */
-	int tick_ms;
-	struct worker *workers;
-	pthread_t watchdog;
-	int n_started, watchdog_started;
+	int queue_max;
+	atomic_int queued, running;
+	atomic_int stopping;
+};
+
+struct serve_queue {
+	struct serve_pool *pool;
+	struct serve_job *head, *tail;          /* waiting, oldest first */
+	struct serve_job *after_head, *after_tail;
+	int length;
 };
 
 int64_t serve_pool_now(void)
@@ -59,14 +44,11 @@ void serve_job_init(struct serve_job *job, void (*run)(struct serve_job *),
 	job->end = end;
 	job->after = after;
 	job->free = free_fn;
+	job->run_many = NULL;
 	job->deadline_ns = deadline_ns;
+	job->next = NULL;
 	atomic_init(&job->state, WAITING);
 	atomic_init(&job->refs, 1);
-}
-
-static void hold(struct serve_job *job)
-{
-	atomic_fetch_add(&job->refs, 1);
 }
 
 void serve_job_release(struct serve_job *job)
@@ -82,220 +64,184 @@ int serve_job_ended(struct serve_job *job)
 	return s == SERVE_JOB_DONE || s == SERVE_JOB_EXPIRED ? s : 0;
 }
 
-/* Move 'job' from state 'from' to 'to'; 1 if this call did it. */
-static int move(struct serve_job *job, int from, int to)
-{
-	return atomic_compare_exchange_strong(&job->state, &from, to);
-}
-
-/* ---- workers ---------------------------------------------------------- */
-
-/* The oldest queued job, or NULL when the pool stops and nothing is left
- * to run.  Called and returns with 'lock' held. */
-static struct serve_job *take(struct serve_pool *p)
-{
-	struct serve_job *job;
-
-	while (p->count == 0 && !(p->stopping && p->reserved == 0))
-		pthread_cond_wait(&p->work, &p->lock);
-	if (p->count == 0)
-		return NULL;
-	job = p->ring[p->head];
-	p->head = (p->head + 1) % p->queue_max;
-	p->count--;
-	return job;
-}
-
-static void *worker_main(void *arg)
-{
-	struct worker *w = arg;
-	struct serve_pool *p = w->pool;
-	struct serve_job *job;
-	int done;
-
-	pthread_mutex_lock(&p->lock);
-	for (job = take(p); job; job = take(p)) {
-		if (!move(job, WAITING, RUNNING)) {
-			/* cannot happen (the watchdog drops expired jobs from the
-			 * ring under the lock), but a job is never run twice */
-			pthread_mutex_unlock(&p->lock);
-			serve_job_release(job);
-			pthread_mutex_lock(&p->lock);
-			continue;
-		}
-		p->running[w->index] = job;
-		p->n_running++;
-		pthread_mutex_unlock(&p->lock);
-		job->run(job);
-		done = move(job, RUNNING, SERVE_JOB_DONE);
-		if (done)
-			job->end(job, SERVE_JOB_DONE);
-		pthread_mutex_lock(&p->lock);
-		p->running[w->index] = NULL;
-		p->n_running--;
-		pthread_mutex_unlock(&p->lock);
-		if (done && job->after)
-			job->after(job);
-		serve_job_release(job);
-		pthread_mutex_lock(&p->lock);
-	}
-	pthread_mutex_unlock(&p->lock);
-	return NULL;
-}
-
-/* ---- the watchdog ------------------------------------------------------ */
-
-/* Take every job past its deadline out of the ring and the workers' hands
- * into 'out' (room for queue_max + n_workers), each with a reference the
- * caller releases.  Called with 'lock' held. */
-static int collect_expired(struct serve_pool *p, int64_t now, struct serve_job **out)
-{
-	int n = 0, kept = 0;
-
-	for (int k = 0; k < p->count; k++) {
-		struct serve_job *job = p->ring[(p->head + k) % p->queue_max];
-		if (job->deadline_ns <= now && move(job, WAITING, SERVE_JOB_EXPIRED))
-			out[n++] = job;    /* the ring's reference moves to 'out' */
-		else
-			p->ring[(p->head + kept++) % p->queue_max] = job;
-	}
-	p->count = kept;
-	for (int w = 0; w < p->n_workers; w++) {
-		struct serve_job *job = p->running[w];
-		if (job && job->deadline_ns <= now && move(job, RUNNING, SERVE_JOB_EXPIRED)) {
-			hold(job);
-			out[n++] = job;
-		}
-	}
-	return n;
-}
-
-static void *watchdog_main(void *arg)
-{
-	struct serve_pool *p = arg;
-	struct serve_job **expired = xmalloc((size_t)(p->queue_max + p->n_workers) *
-					     sizeof(*expired));
-	struct timespec until;
-	int n;
-
-	pthread_mutex_lock(&p->lock);
-	while (!p->watch_stop) {
-		n = collect_expired(p, serve_pool_now(), expired);
-		pthread_mutex_unlock(&p->lock);
-		for (int i = 0; i < n; i++) {
-			expired[i]->end(expired[i], SERVE_JOB_EXPIRED);
-			serve_job_release(expired[i]);
-		}
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += (long)p->tick_ms * 1000000;
-		until.tv_sec += until.tv_nsec / 1000000000;
-		until.tv_nsec %= 1000000000;
-		pthread_mutex_lock(&p->lock);
-		if (!p->watch_stop)
-			pthread_cond_timedwait(&p->tick, &p->lock, &until);
-	}
-	pthread_mutex_unlock(&p->lock);
-	free(expired);
-	return NULL;
-}
-
 /* ---- the pool ---------------------------------------------------------- */
 
-struct serve_pool *serve_pool_new(int workers, int queue_max, int tick_ms,
-				  struct err *err)
+struct serve_pool *serve_pool_new(int queue_max)
 {
 	struct serve_pool *p = xcalloc(1, sizeof(*p));
-	int rc = 0;
 
-	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->work, NULL);
-	pthread_cond_init(&p->tick, NULL);
 	p->queue_max = queue_max > 0 ? queue_max : 1;
-	p->n_workers = workers > 0 ? workers : 1;
-	p->tick_ms = tick_ms > 0 ? tick_ms : 1;
-	p->ring = xcalloc((size_t)p->queue_max, sizeof(*p->ring));
-	p->running = xcalloc((size_t)p->n_workers, sizeof(*p->running));
-	p->workers = xcalloc((size_t)p->n_workers, sizeof(*p->workers));
-	for (int i = 0; rc == 0 && i < p->n_workers; i++) {
-		p->workers[i].pool = p;
-		p->workers[i].index = i;
-		rc = pthread_create(&p->workers[i].thread, NULL, worker_main, &p->workers[i]);
-		if (rc == 0)
-			p->n_started++;
-	}
-	if (rc == 0) {
-		rc = pthread_create(&p->watchdog, NULL, watchdog_main, p);
-		p->watchdog_started = rc == 0;
-	}
-	if (rc != 0) {
-		err_set(err, ERR_IO, "cannot start a worker thread: %s", strerror(rc));
-		serve_pool_free(p);
-		return NULL;
-	}
 	return p;
 }
 
 int serve_pool_reserve(struct serve_pool *p)
 {
-	int rc = -1;
+	int n = atomic_load(&p->queued);
 
-	pthread_mutex_lock(&p->lock);
-	if (!p->stopping && p->count + p->reserved < p->queue_max) {
-		p->reserved++;
-		rc = 0;
-	}
-	pthread_mutex_unlock(&p->lock);
-	return rc;
+	do {
+		if (n >= p->queue_max || atomic_load(&p->stopping))
+			return -1;
+	} while (!atomic_compare_exchange_weak(&p->queued, &n, n + 1));
+	return 0;
 }
 
 void serve_pool_unreserve(struct serve_pool *p)
 {
-	pthread_mutex_lock(&p->lock);
-	p->reserved--;
-	pthread_cond_broadcast(&p->work);   /* a stopping pool may be waiting */
-	pthread_mutex_unlock(&p->lock);
+	atomic_fetch_sub(&p->queued, 1);
 }
 
-void serve_pool_commit(struct serve_pool *p, struct serve_job *job)
+void serve_pool_stop(struct serve_pool *p)
 {
-	hold(job);
-	pthread_mutex_lock(&p->lock);
-	p->reserved--;
-	p->ring[(p->head + p->count) % p->queue_max] = job;
-	p->count++;
-	pthread_cond_signal(&p->work);
-	pthread_mutex_unlock(&p->lock);
+	atomic_store(&p->stopping, 1);
 }
 
 void serve_pool_stats(struct serve_pool *p, int *queued, int *running)
 {
-	pthread_mutex_lock(&p->lock);
-	*queued = p->count + p->reserved;
-	*running = p->n_running;
-	pthread_mutex_unlock(&p->lock);
+	*queued = atomic_load(&p->queued);
+	*running = atomic_load(&p->running);
 }
 
 void serve_pool_free(struct serve_pool *p)
 {
-	if (!p)
-		return;
-	pthread_mutex_lock(&p->lock);
-	p->stopping = 1;
-	pthread_cond_broadcast(&p->work);
-	pthread_mutex_unlock(&p->lock);
-	for (int i = 0; i < p->n_started; i++)
-		pthread_join(p->workers[i].thread, NULL);
-	pthread_mutex_lock(&p->lock);
-	p->watch_stop = 1;
-	pthread_cond_signal(&p->tick);
-	pthread_mutex_unlock(&p->lock);
-	if (p->watchdog_started)
-		pthread_join(p->watchdog, NULL);
-	pthread_cond_destroy(&p->work);
-	pthread_cond_destroy(&p->tick);
-	pthread_mutex_destroy(&p->lock);
-	free(p->ring);
-	free(p->running);
-	free(p->workers);
 	free(p);
+}
+
+/* ---- a thread's queue -------------------------------------------------- */
+
+struct serve_queue *serve_queue_new(struct serve_pool *p)
+{
+	struct serve_queue *q = xcalloc(1, sizeof(*q));
+
+	q->pool = p;
+	return q;
+}
+
+void serve_queue_push(struct serve_queue *q, struct serve_job *job)
+{
+	atomic_fetch_add(&job->refs, 1);
+	job->next = NULL;
+	if (q->tail)
+		q->tail->next = job;
+	else
+		q->head = job;
+	q->tail = job;
+	q->length++;
+}
+
+/* The job's end: 'how', end() and, for a DONE job with after(), a place
+ * in the after list (which keeps the queue's reference). */
+static void finish(struct serve_queue *q, struct serve_job *job, int how)
+{
+	atomic_store(&job->state, how);
+	job->end(job, (enum serve_job_end)how);
+	if (how == SERVE_JOB_DONE && job->after) {
+		job->next = NULL;
+		if (q->after_tail)
+			q->after_tail->next = job;
+		else
+			q->after_head = job;
+		q->after_tail = job;
+		return;
+	}
+	serve_job_release(job);
+}
+
+/* Take the oldest job off the queue. */
+static struct serve_job *pop(struct serve_queue *q)
+{
+	struct serve_job *job = q->head;
+
+	q->head = job->next;
+	if (!q->head)
+		q->tail = NULL;
+	q->length--;
+	atomic_fetch_sub(&q->pool->queued, 1);
+	return job;
+}
+
+/* Pop the oldest job and, when it has run_many(), the jobs right behind
+ * it with the same one, into 'batch' (SERVE_QUEUE_BATCH at most); those
+ * past their deadline end EXPIRED instead.  Returns how many are in
+ * 'batch' and adds the popped ones to '*popped'. */
+static int take_batch(struct serve_queue *q, struct serve_job **batch, int *popped)
+{
+	void (*many)(struct serve_job **, int) = q->head->run_many;
+	int64_t now = serve_pool_now();
+	struct serve_job *job;
+	int n = 0;
+
+	do {
+		job = pop(q);
+		(*popped)++;
+		if (now >= job->deadline_ns)
+			finish(q, job, SERVE_JOB_EXPIRED);
+		else
+			batch[n++] = job;
+	} while (many && q->head && q->head->run_many == many && n < SERVE_QUEUE_BATCH);
+	return n;
+}
+
+int serve_queue_run(struct serve_queue *q)
+{
+	struct serve_job *batch[SERVE_QUEUE_BATCH];
+	struct serve_pool *p = q->pool;
+	int64_t now;
+	int popped = 0, n;
+
+	while (q->head) {
+		n = take_batch(q, batch, &popped);
+		if (n == 0)
+			continue;
+		atomic_fetch_add(&p->running, n);
+		if (batch[0]->run_many)
+			batch[0]->run_many(batch, n);
+		else
+			batch[0]->run(batch[0]);
+		atomic_fetch_sub(&p->running, n);
+		now = serve_pool_now();
+		for (int i = 0; i < n; i++)
+			finish(q, batch[i], now > batch[i]->deadline_ns ? SERVE_JOB_EXPIRED :
+			       SERVE_JOB_DONE);
+	}
+	return popped;
+}
+
+int serve_queue_after(struct serve_queue *q)
+{
+	struct serve_job *job;
+	int n = 0;
+
+	for (job = q->after_head; job; job = q->after_head) {
+		q->after_head = job->next;
+		if (!q->after_head)
+			q->after_tail = NULL;
+		job->after(job);
+		serve_job_release(job);
+		n++;
+	}
+	return n;
+}
+
+int serve_queue_length(const struct serve_queue *q)
+{
+	return q->length;
+}
+
+static void drop(struct serve_job *job)
+{
+	while (job) {
+		struct serve_job *next = job->next;
+		serve_job_release(job);
+		job = next;
+	}
+}
+
+void serve_queue_free(struct serve_queue *q)
+{
+	if (!q)
+		return;
+	atomic_fetch_sub(&q->pool->queued, q->length);
+	drop(q->head);
+	drop(q->after_head);
+	free(q);
 }

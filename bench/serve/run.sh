@@ -13,10 +13,11 @@
 # non-2xx, connect, read, write and timeout errors) and both swaps seen
 # by the server.  Targets: p95 under 2 ms, over 5,000 requests/s on 2
 # cores.  wrk runs on the same machine and takes CPU from the server; the
-# load average is recorded with the results.
+# load average (1 minute) is recorded with each run, and the mean batch
+# (predictions per model pass: requests that wait together share one).
 #
 # Results: bench/out/serve/results.md (+ results.jsonl).
-# Knobs: BENCH_SERVE_SECONDS (15), BENCH_SERVE_CONNECTIONS ("1 4 16 64"),
+# Knobs: BENCH_SERVE_SECONDS (15), BENCH_SERVE_CONNECTIONS ("1 16 64"),
 # BENCH_SERVE_WORKERS (cores), DAGRUN (the binary; default ./dagrun).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -24,7 +25,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 OUT=$ROOT/bench/out/serve
 DAGRUN=${DAGRUN:-$ROOT/dagrun}
 SECS=${BENCH_SERVE_SECONDS:-15}
-CONNS=${BENCH_SERVE_CONNECTIONS:-"1 4 16 64"}
+CONNS=${BENCH_SERVE_CONNECTIONS:-"1 16 64"}
 WORKERS=${BENCH_SERVE_WORKERS:-$(nproc)}
 
 if ! command -v wrk >/dev/null 2>&1; then
@@ -108,18 +109,31 @@ URL=http://127.0.0.1:$PORT/predict/forecaster
 curl -sf -XPOST -H 'Content-Type: application/json' --data-binary @"$OUT/request.json" \
 	"$URL" >"$OUT/answer.json" || { echo "serve bench: the request fails" >&2; exit 1; }
 
+metric() { curl -s "http://127.0.0.1:$PORT/metrics" | sed -n "s/^$1 //p"; }
+# The server's CPU time so far (user + system), in clock ticks.
+cpu_ticks() { sed 's/^.*) //' "/proc/$SERVER/stat" | awk '{ print $12 + $13 }'; }
 # wrk_run NAME CONNECTIONS SECONDS: one JSON line into results.jsonl
 wrk_run() {
 	threads=2
 	[ "$2" -ge 2 ] || threads=1
+	p0=$(metric dagrun_serve_passes_total)
+	r0=$(metric dagrun_serve_pass_requests_total)
+	c0=$(cpu_ticks)
 	wrk -t"$threads" -c"$2" -d"$3"s --timeout 5s -s "$OUT/post.lua" "$URL" >"$OUT/wrk_$1.txt" 2>&1
+	load=$(cut -d' ' -f1 /proc/loadavg)
+	c1=$(cpu_ticks)
+	batch=$(echo "$(metric dagrun_serve_passes_total) $p0 $(metric dagrun_serve_pass_requests_total) $r0" |
+		awk '{ printf "%.2f", ($1 > $2 ? ($3 - $4) / ($1 - $2) : 0) }')
 	line=$(grep '^{"requests"' "$OUT/wrk_$1.txt")
 	[ -n "$line" ] || { echo "serve bench: wrk failed (see $OUT/wrk_$1.txt)" >&2; return 1; }
-	echo "$line" | sed "s|^{|{\"run\": \"$1\", \"connections\": $2, |" >>"$OUT/results.jsonl"
-	echo "serve bench: $1: $line"
+	cpu=$(echo "$c0 $c1 $(getconf CLK_TCK) $line" | sed 's/{"requests": \([0-9]*\),.*/\1/' |
+		awk '{ printf "%.0f", ($4 > 0 ? ($2 - $1) / $3 * 1e6 / $4 : 0) }')
+	echo "$line" | sed "s|^{|{\"run\": \"$1\", \"connections\": $2, \"load1\": $load, \"batch\": $batch, \"cpu_us\": $cpu, |" >>"$OUT/results.jsonl"
+	echo "serve bench: $1: $line (load $load, mean batch $batch, server CPU $cpu us a request)"
 }
 
 : >"$OUT/results.jsonl"
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 wrk -t2 -c16 -d3s -s "$OUT/post.lua" "$URL" >/dev/null 2>&1   # warm-up
 for c in $CONNS; do
 	wrk_run "c$c" "$c" "$SECS" || exit 1
@@ -140,18 +154,19 @@ echo "{\"run\": \"machine\", \"cpu\": \"$CPU, $(nproc) cores\", \"load\": \"$LOA
 
 # The report.
 {
-	echo "Machine: $CPU, $(nproc) cores, shared with wrk (2 threads) and other work; load average $LOAD at the end."
+	echo "Machine: $CPU, $(nproc) cores, shared with wrk (2 threads) and other work; load average $LOAD0 at the start, $LOAD at the end (1, 5, 15 minutes)."
 	echo "Server: dagrun serve --workers $WORKERS --queue-max 256; model: LSTM 2 x 128, input_seq_len 10, 13 features; request: 11 rows of ETTh1 as JSON (one window + the forecast)."
 	echo
-	echo "| run | connections | requests/s | p50 ms | p90 ms | p95 ms | p99 ms | max ms | failed |"
-	echo "|---|---|---|---|---|---|---|---|---|"
+	echo "| run | connections | requests/s | p50 ms | p90 ms | p95 ms | p99 ms | max ms | failed | mean batch | server CPU us/request | load (1 min) |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 	grep '"rps"' "$OUT/results.jsonl" | sed 's/[{}"]//g; s/, /,/g' | awk -F, '{
 		for (i = 1; i <= NF; i++) { split($i, kv, ": "); v[kv[1]] = kv[2] }
-		printf "| %s | %s | %.0f | %.3f | %.3f | %.3f | %.3f | %.3f | %d |\n", v["run"],
+		printf "| %s | %s | %.0f | %.3f | %.3f | %.3f | %.3f | %.3f | %d | %s | %s | %s |\n", v["run"],
 			v["connections"], v["rps"], v["p50_ms"], v["p90_ms"], v["p95_ms"], v["p99_ms"],
-			v["max_ms"], v["non2xx"] + v["socket_errors"] }'
+			v["max_ms"], v["non2xx"] + v["socket_errors"], v["batch"], v["cpu_us"], v["load1"] }'
 	echo
 	echo "During 'promotion': dagrun promote forecaster 2 production, then dagrun rollback forecaster production; the server swapped models $((SWAPS1 - SWAPS0)) times (dagrun_serve_model_swaps_total)."
+	echo "'failed': wrk's non-2xx responses plus its connect, read, write and timeout errors."
 	echo "Targets: p95 < 2 ms and > 5,000 requests/s on 2 cores."
 } >"$OUT/results.md"
 cat "$OUT/results.md"

@@ -1264,6 +1264,69 @@ int forecaster_predict(const struct forecaster *f, const struct forecaster_table
 	return 0;
 }
 
+/* The tables of forecaster_predict_many() that pass, as one window set:
+ * their windows in order, each table's result ready for its yhat. */
+static size_t gather_windows(const struct forecaster *f,
+			     const struct forecaster_table *const *tb, size_t n,
+			     struct forecaster_result *r, int *rc, struct err *err,
+			     struct window_set *all)
+{
+	size_t row = f->in_len * f->n_feats, total = 0, at = 0;
+	struct window_set *ws = xcalloc(n ? n : 1, sizeof(*ws));
+	struct span sp;
+
+	for (size_t i = 0; i < n; i++) {
+		memset(&r[i], 0, sizeof(r[i]));
+		rc[i] = check_table(f, tb[i], &err[i]) ||
+			network_windows(f, tb[i], &sp, &ws[i], &err[i]) ? -1 : 0;
+		if (rc[i])
+			continue;
+		span_result(f, &sp, &r[i]);
+		span_release(&sp);
+		total += ws[i].n;
+	}
+	memset(all, 0, sizeof(*all));
+	all->n = total;
+	all->x = tensor_alloc((total ? total : 1) * row);
+	for (size_t i = 0; i < n; i++) {
+		if (rc[i])
+			continue;
+		memcpy(all->x + at * row, ws[i].x, ws[i].n * row * sizeof(float));
+		at += ws[i].n;
+		window_release(&ws[i]);
+	}
+	free(ws);
+	return total;
+}
+
+void forecaster_predict_many(const struct forecaster *f,
+			     const struct forecaster_table *const *tb, size_t n,
+			     struct forecaster_result *r, int *rc, struct err *err)
+{
+	struct forecaster_result one;
+	struct window_set all;
+	size_t H = f->horizon, at = 0;
+
+	if (!f->ops) {
+		for (size_t i = 0; i < n; i++)
+			rc[i] = forecaster_predict(f, tb[i], &r[i], &err[i]);
+		return;
+	}
+	if (gather_windows(f, tb, n, r, rc, err, &all) > 0) {
+		memset(&one, 0, sizeof(one));
+		one.yhat = xmalloc(all.n * H * sizeof(double));
+		run_network(f, &all, &one);
+		for (size_t i = 0; i < n; i++) {
+			if (rc[i])
+				continue;
+			memcpy(r[i].yhat, one.yhat + at * H, r[i].n * H * sizeof(double));
+			at += r[i].n;
+		}
+		free(one.yhat);
+	}
+	window_release(&all);
+}
+
 /* --- CSV */
 
 /* Header names 'name' or name_1..name_k, each after a comma. */

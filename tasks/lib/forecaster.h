@@ -161,6 +161,16 @@ int forecaster_predict(const struct forecaster *f,
 		       struct forecaster_result *r, struct err *err);
 void forecaster_result_release(struct forecaster_result *r);
 
+/* Predict each of the 'n' tables 'tb[i]' into 'r[i]', 'rc[i]' 0 (release
+ * 'r[i]' as above) or -1 with 'err[i]' set: the same results and errors
+ * as n calls of forecaster_predict(), to the bit, but a network runs the
+ * windows of every table in one pass, which costs less than n passes of a
+ * few windows each (`dagrun serve` batches the requests that wait for
+ * one model so). */
+void forecaster_predict_many(const struct forecaster *f,
+			     const struct forecaster_table *const *tb, size_t n,
+			     struct forecaster_result *r, int *rc, struct err *err);
+
 /* The windows a network model runs on for 'tb': float32 [n, input_seq_len,
  * features], scaled, one per row of forecaster_predict()'s result, in its
  * order; '*n' gets their number.  For tests and benches (what did the

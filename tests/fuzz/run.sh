@@ -17,7 +17,7 @@ SECS=${1:-60}
 [ $# -gt 0 ] && shift
 TARGETS=${*:-"fuzz_pipeline fuzz_csv fuzz_npy fuzz_lua_config fuzz_safetensors fuzz_serve_request"}
 CC=${FUZZ_CC:-clang}
-PKGS="yaml-0.1 lua5.4 sqlite3 jansson libgit2 libcurl openblas libcrypto liblbfgs libmicrohttpd"
+PKGS="yaml-0.1 lua5.4 sqlite3 jansson libgit2 libcurl openblas libcrypto liblbfgs xgboost libmicrohttpd"
 OUT=build/fuzz
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/dagrun-fuzz.XXXXXX") || exit 3
 trap 'rm -rf "$SCRATCH"' EXIT

@@ -11,7 +11,8 @@
 # 503 past the deadline, both counted; promote and rollback picked up
 # while requests run, with no failed request; the traffic split's shares
 # and its stickiness per X-Request-Key; the shadow alias counted, never
-# returned; a clean exit on SIGTERM.
+# returned; predictions that wait together answered by one model pass,
+# each equal to infer.batch's; a clean exit on SIGTERM.
 . "$(dirname "$0")/lib.sh"
 new_project
 mkdir -p data pipelines
@@ -315,6 +316,25 @@ expect "... each counted in dagrun_serve_queue_rejections_total" \
 	[ "$(echo "$BODY" | sed -n 's/^dagrun_serve_queue_rejections_total //p')" = "$n429" ]
 stop_server
 rm -f "$WORK"/c* "$WORK"/h*
+
+# ---- predictions that wait together run as one model pass, same answers
+start_server --workers 1 --debug-delay-ms 150 --timeout-ms 20000
+for i in $(seq 8); do
+	curl -s -o "$WORK/b$i" -w '%{http_code}\n' -XPOST -H 'Content-Type: application/json' \
+		--data-binary @data/req.json "$URL/predict/forecaster" > "$WORK/c$i" &
+done
+wait_curls 8
+expect "8 concurrent predictions on 1 loop: all 200" [ "$(cat "$WORK"/c* | grep -c '^200$')" -eq 8 ]
+nsame=0
+for i in $(seq 8); do BODY=$(cat "$WORK/b$i"); same_as_batch && nsame=$((nsame + 1)); done
+expect "... each equal to infer.batch's, to the last bit ($nsame of 8)" [ "$nsame" -eq 8 ]
+get /metrics
+passes=$(echo "$BODY" | sed -n 's/^dagrun_serve_passes_total //p')
+preq=$(echo "$BODY" | sed -n 's/^dagrun_serve_pass_requests_total //p')
+expect "... those that waited shared a model pass ($preq predictions in $passes passes)" \
+	[ "$preq" -eq 8 -a "$passes" -ge 1 -a "$passes" -lt 8 ]
+stop_server
+rm -f "$WORK"/c* "$WORK"/b*
 
 start_server --workers 1 --debug-delay-ms 400 --timeout-ms 100
 post /predict/forecaster data/req.json

@@ -1,6 +1,6 @@
 /* Unit tests for the parts of `dagrun serve` that stand alone: the traffic
  * split (parsing, shares, stickiness, fallback), the Prometheus text of
- * the counters, the worker pool's backpressure and deadlines, and the
+ * the counters, the queues' backpressure, deadlines and batches, and the
  * request bodies (JSON and CSV) read for a small baseline model, with the
  * answer's JSON.  The server itself is tested by
  * tests/integration/t_serve.sh. */
@@ -177,81 +177,136 @@ static void tjob_init(struct tjob *t, int sleep, int deadline_ms)
 		       serve_pool_now() + (int64_t)deadline_ms * 1000000);
 }
 
-static void wait_ended(struct tjob *t)
-{
-	for (int i = 0; i < 400 && !serve_job_ended(&t->base); i++)
-		sleep_ms(5);
-}
-
 TEST(pool_bounded_queue_refuses_when_full)
 {
-	struct err e;
-	struct serve_pool *p;
+	struct serve_pool *p = serve_pool_new(2);
+	struct serve_queue *q1 = serve_queue_new(p), *q2 = serve_queue_new(p);
 	struct tjob jobs[3];
 	int queued, running;
 
-	err_init(&e);
-	p = serve_pool_new(1, 2, 2, &e);
-	ASSERT(p);
-	for (int i = 0; i < 3; i++) {
-		tjob_init(&jobs[i], 100, 10000);
-		ASSERT_EQ(serve_pool_reserve(p), 0);
-		serve_pool_commit(p, &jobs[i].base);
-		if (i == 0)
-			sleep_ms(30);   /* the worker takes the first */
-	}
-	ASSERT_EQ(serve_pool_reserve(p), -1);   /* 1 running, 2 waiting */
+	for (int i = 0; i < 3; i++)
+		tjob_init(&jobs[i], 0, 10000);
+	/* the bound is shared: one place in each queue fills it */
+	ASSERT_EQ(serve_pool_reserve(p), 0);
+	serve_queue_push(q1, &jobs[0].base);
+	ASSERT_EQ(serve_pool_reserve(p), 0);
+	serve_queue_push(q2, &jobs[1].base);
+	ASSERT_EQ(serve_pool_reserve(p), -1);
 	serve_pool_stats(p, &queued, &running);
 	ASSERT_EQ(queued, 2);
-	ASSERT_EQ(running, 1);
-	for (int i = 0; i < 3; i++) {
-		wait_ended(&jobs[i]);
-		ASSERT_EQ(atomic_load(&jobs[i].how), SERVE_JOB_DONE);
-	}
-	ASSERT_EQ(serve_pool_reserve(p), 0);
-	serve_pool_unreserve(p);
-	serve_pool_free(p);
+	ASSERT_EQ(running, 0);
+	ASSERT_EQ(serve_queue_length(q1), 1);
+	ASSERT_EQ(serve_queue_run(q1), 1);
+	ASSERT_EQ(atomic_load(&jobs[0].how), SERVE_JOB_DONE);
+	ASSERT_EQ(atomic_load(&jobs[0].after), 0);    /* not before the answers */
+	ASSERT_EQ(serve_queue_after(q1), 1);
+	ASSERT_EQ(atomic_load(&jobs[0].after), 1);
+	ASSERT_EQ(atomic_load(&jobs[1].ended), 0);    /* q2's: not run by q1 */
+	ASSERT_EQ(serve_pool_reserve(p), 0);          /* a place is free again */
+	serve_queue_push(q1, &jobs[2].base);
+	serve_pool_stop(p);
+	ASSERT_EQ(serve_pool_reserve(p), -1);         /* stopping: refused */
+	ASSERT_EQ(serve_queue_run(q2), 1);
+	ASSERT_EQ(serve_queue_run(q1), 1);
+	serve_pool_stats(p, &queued, &running);
+	ASSERT_EQ(queued, 0);
 	for (int i = 0; i < 3; i++) {
 		ASSERT_EQ(atomic_load(&jobs[i].ended), 1);
-		ASSERT_EQ(atomic_load(&jobs[i].after), 1);
-		serve_job_release(&jobs[i].base);
+		ASSERT_EQ(atomic_load(&jobs[i].ran), 1);
 	}
+	serve_queue_free(q1);   /* q2 still holds job 1 for its after() */
+	atomic_store(&n_freed, 0);
+	for (int i = 0; i < 3; i++)
+		serve_job_release(&jobs[i].base);
+	ASSERT_EQ(atomic_load(&n_freed), 2);
+	serve_queue_free(q2);
+	ASSERT_EQ(atomic_load(&n_freed), 3);
+	ASSERT_EQ(atomic_load(&jobs[1].after), 0);    /* dropped, not run */
+	serve_pool_free(p);
 }
 
 TEST(pool_deadline_ends_a_job_once)
 {
-	struct err e;
-	struct serve_pool *p;
-	struct tjob slow, waiting;
-	int64_t t0;
+	struct serve_pool *p = serve_pool_new(4);
+	struct serve_queue *q = serve_queue_new(p);
+	struct tjob late, slow, waiting;
 
 	atomic_store(&n_freed, 0);
-	err_init(&e);
-	p = serve_pool_new(1, 4, 1, &e);
-	ASSERT(p);
-	tjob_init(&slow, 800, 40);      /* expires while it runs */
-	tjob_init(&waiting, 0, 60);     /* expires while it waits */
-	t0 = serve_pool_now();
+	tjob_init(&late, 0, -1);        /* past its deadline when queued */
+	tjob_init(&slow, 60, 30);       /* expires while it runs */
+	tjob_init(&waiting, 0, 40);     /* expires while 'slow' runs */
 	serve_pool_reserve(p);
-	serve_pool_commit(p, &slow.base);
+	serve_queue_push(q, &late.base);
 	serve_pool_reserve(p);
-	serve_pool_commit(p, &waiting.base);
-	wait_ended(&slow);
-	wait_ended(&waiting);
-	ASSERT(serve_pool_now() - t0 < 600 * 1000000LL);   /* not after the run */
+	serve_queue_push(q, &slow.base);
+	serve_pool_reserve(p);
+	serve_queue_push(q, &waiting.base);
+	ASSERT_EQ(serve_queue_run(q), 3);
+	ASSERT_EQ(atomic_load(&late.how), SERVE_JOB_EXPIRED);
+	ASSERT_EQ(atomic_load(&late.ran), 0);
 	ASSERT_EQ(atomic_load(&slow.how), SERVE_JOB_EXPIRED);
+	ASSERT_EQ(atomic_load(&slow.ran), 1);         /* run, its result late */
 	ASSERT_EQ(atomic_load(&waiting.how), SERVE_JOB_EXPIRED);
-	/* the caller lets go while the slow run goes on: nothing is freed
-	 * under the worker */
+	ASSERT_EQ(atomic_load(&waiting.ran), 0);
+	ASSERT_EQ(serve_queue_after(q), 0);           /* after() only after DONE */
+	ASSERT_EQ(atomic_load(&slow.ended), 1);
+	ASSERT_EQ(atomic_load(&n_freed), 0);          /* the callers still hold them */
+	serve_job_release(&late.base);
 	serve_job_release(&slow.base);
 	serve_job_release(&waiting.base);
-	ASSERT_EQ(atomic_load(&n_freed), 1);     /* 'waiting': dropped, never run */
-	ASSERT_EQ(atomic_load(&waiting.ran), 0);
+	ASSERT_EQ(atomic_load(&n_freed), 3);
+	serve_queue_free(q);
 	serve_pool_free(p);
-	ASSERT_EQ(atomic_load(&n_freed), 2);
-	ASSERT_EQ(atomic_load(&slow.ran), 1);
-	ASSERT_EQ(atomic_load(&slow.ended), 1);  /* once, by the watchdog */
-	ASSERT_EQ(atomic_load(&slow.after), 0);  /* after() only after DONE */
+}
+
+static int batch_sizes[64], n_batches;
+
+static void t_run_many(struct serve_job **jobs, int n)
+{
+	batch_sizes[n_batches++] = n;
+	for (int i = 0; i < n; i++)
+		atomic_fetch_add(&((struct tjob *)jobs[i])->ran, 1);
+}
+
+static void t_run_other(struct serve_job **jobs, int n)
+{
+	batch_sizes[n_batches++] = -n;
+	for (int i = 0; i < n; i++)
+		atomic_fetch_add(&((struct tjob *)jobs[i])->ran, 1);
+}
+
+TEST(pool_runs_the_jobs_behind_together)
+{
+	struct serve_pool *p = serve_pool_new(100);
+	struct serve_queue *q = serve_queue_new(p);
+	static struct tjob jobs[48];
+	/* 3 of A, 1 alone (its run()), 2 of B, then 42 of A: 32 + 10 */
+	int kind[48];
+
+	n_batches = 0;
+	for (int i = 0; i < 48; i++) {
+		kind[i] = i < 3 ? 'A' : i == 3 ? 0 : i < 6 ? 'B' : 'A';
+		tjob_init(&jobs[i], 0, 10000);
+		jobs[i].base.run_many = kind[i] == 'A' ? t_run_many : kind[i] == 'B' ?
+			t_run_other : NULL;
+		ASSERT_EQ(serve_pool_reserve(p), 0);
+		serve_queue_push(q, &jobs[i].base);
+	}
+	ASSERT_EQ(serve_queue_run(q), 48);
+	ASSERT_EQ(n_batches, 4);
+	ASSERT_EQ(batch_sizes[0], 3);
+	ASSERT_EQ(batch_sizes[1], -2);
+	ASSERT_EQ(batch_sizes[2], SERVE_QUEUE_BATCH);
+	ASSERT_EQ(batch_sizes[3], 10);
+	for (int i = 0; i < 48; i++) {
+		ASSERT_EQ(atomic_load(&jobs[i].ran), 1);
+		ASSERT_EQ(atomic_load(&jobs[i].how), SERVE_JOB_DONE);
+	}
+	ASSERT_EQ(serve_queue_after(q), 48);
+	for (int i = 0; i < 48; i++)
+		serve_job_release(&jobs[i].base);
+	serve_queue_free(q);
+	serve_pool_free(p);
 }
 
 /* ---- bodies -------------------------------------------------------------- */
@@ -426,6 +481,10 @@ TEST(body_json_string_escapes)
 	sb_release(&sb);
 }
 
+/* ---- the plain JSON reader ---------------------------------------------- */
+
+/* 1 if tables 'x' and 'y' hold the same rows, times and columns, bit for
+ * bit (NANs included). */
 static void cleanup(void)
 {
 	tmp_cleanup();
@@ -439,6 +498,7 @@ TEST(zz_cleanup)
 TEST_LIST(T(split_parse_rejects_bad_lists), T(split_shares_and_stickiness),
 	  T(metrics_render_counters_histogram_labels),
 	  T(pool_bounded_queue_refuses_when_full), T(pool_deadline_ends_a_job_once),
+	  T(pool_runs_the_jobs_behind_together),
 	  T(body_json_rows_predict_like_the_model), T(body_json_errors_name_row_and_column),
 	  T(body_csv_reads_as_predict_does), T(body_format_of_content_types),
 	  T(body_json_string_escapes), T(zz_cleanup))
