@@ -6,6 +6,7 @@
  * that order itself, in split_groups(); the plain split keeps its own
  * path, so that its results never change. */
 #include "tabular.h"
+#include "csv.h"
 #include "rng.h"
 #include "table.h"
 #include "timeparse.h"
@@ -774,22 +775,11 @@ json_t *tabular_split_json(const struct tabular *t)
 
 /* --- predictions.csv */
 
-/* ",s": a CSV field, quoted (RFC 4180) when it holds a comma, quote or
- * line break. */
+/* ",s": a CSV field, quoted (RFC 4180) when it must be. */
 static void put_field(FILE *f, const char *s)
 {
 	fputc(',', f);
-	if (!strpbrk(s, ",\"\r\n")) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
+	csv_write_field(f, s);
 }
 
 /* ",v": 15 significant digits when they read back as 'v' (a value from
