@@ -1,9 +1,11 @@
 /* peak: OpenBLAS sgemm throughput on this machine, now: the ceiling that
  * bench/train compares the training kernels' GFLOP/s against.
- *   peak THREADS N  -> "GFLOP/s" of C = A B^T, N x N x N, best of 5 runs */
+ *   peak THREADS N  -> "GFLOP/s" of C = A B^T, N x N x N, best of 5 runs
+ *   peak core       -> the kernel OpenBLAS picked, e.g. "Haswell" */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static double now(void)
@@ -22,6 +24,10 @@ int main(int argc, char **argv)
 	float *c = calloc(nn, sizeof(float));
 	double best = 0;
 
+	if (argc > 1 && !strcmp(argv[1], "core")) {
+		printf("%s\n", openblas_get_corename());
+		return 0;
+	}
 	if (!a || !b || !c)
 		return 1;
 	for (size_t i = 0; i < nn; i++) {

@@ -32,7 +32,10 @@ void optim_init(struct optim *o, enum optim_kind kind, size_t n, double lr,
 void optim_release(struct optim *o);
 
 /* One update of 'param' from 'grad' (both 'n' floats; 'grad' is read
- * only).  Deterministic: one pass in index order. */
+ * only).  Deterministic: the same bits whatever the CPU: Adam runs in the
+ * widest kernel the CPU has (AVX-512, AVX2, portable C), each doing the
+ * rule's operations in the same order with no fused multiply-add (the
+ * environment variable DAGRUN_RNN_ISA, as in rnn.h, picks one for tests). */
 void optim_step(struct optim *o, float *param, const float *grad);
 
 /* Scale 'grad' so its L2 norm is at most 'max_norm' (> 0), as

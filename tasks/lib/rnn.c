@@ -19,19 +19,20 @@
  * short last batch is contiguous too.
  *
  * Invariant: a cell touches only its own step's rows; everything that
- * couples rows or steps is a matrix product in this file. */
+ * couples rows or steps is a matrix product (pgemm.h's; OpenBLAS's for the
+ * head and the first layer's few-feature weight gradient) called from this
+ * file. */
 #include "rnn.h"
 #include "blas.h"
+#include "pgemm.h"
 #include "safetensors.h"
 #include "xalloc.h"
 
 #include <assert.h>
 #include <errno.h>
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#endif
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -426,6 +427,8 @@ struct slice {
 	float *dh_a, *dh_b, *dc;     /* [B][H] */
 	float *own_grad;             /* slices after the first: their gradients */
 	float *grad;                 /* where this call's gradients go */
+	const struct pgemm_b *pk;    /* the work's packed weights (PACK_*) */
+	struct pgemm_b xp;           /* a weight gradient's right side */
 	struct rng rng;              /* dropout masks of this call */
 	const float *in;             /* this call's x rows, dy rows */
 	float *out;                  /* this call's y rows */
@@ -434,7 +437,8 @@ struct slice {
 };
 
 struct rnn_work {
-	int n;                       /* slices: threads */
+	int n;                       /* slices: see slice_count() */
+	int threads;                 /* that run them */
 	struct slice *s;
 	int predict_only;            /* rnn_work_new_predict(): no training buffers */
 	/* rnn_predict: the packed weights of the model of config 'inf_cfg'
@@ -442,6 +446,20 @@ struct rnn_work {
 	struct infer *inf;
 	struct rnn_config inf_cfg;
 	float *inf_from;
+	/* training: per layer the packed weights of its products, PACK_N
+	 * of them, packed by rnn_forward() and rnn_backward() for every
+	 * slice (the weights change between batches) */
+	struct pgemm_b *pk;
+	int n_pk;
+};
+
+/* The packed weights of layer l: pk[l * PACK_N + PACK_*]. */
+enum {
+	PACK_IH_T,   /* W_ih as B^T: the input projection x W_ih^T */
+	PACK_HH_T,   /* W_hh as B^T: the recurrent product h W_hh^T */
+	PACK_IH,     /* W_ih as B: dL/dx = d W_ih */
+	PACK_HH,     /* W_hh as B: dL/dh = d W_hh */
+	PACK_N
 };
 
 static void infer_forget(struct rnn_work *w);
@@ -503,16 +521,33 @@ static void slice_release(struct slice *sl)
 	tensor_free(sl->dh_b);
 	tensor_free(sl->dc);
 	tensor_free(sl->own_grad);
+	pgemm_release(&sl->xp);
 }
 
-/* A workspace of 'threads' slices, each made by 'alloc'. */
+/* 2: slices per thread when there are several threads: enough that a
+ * thread the machine's load holds back leaves its share to the others
+ * (see run_slices), few enough that a slice's products stay large */
+#define SLICES_PER_THREAD 2
+
+/* The slices of a batch for 'threads' threads: one for one thread, else
+ * SLICES_PER_THREAD per thread, never more than the rows.  A function of
+ * the thread count only, so results are too. */
+static int slice_count(int max_batch, int threads)
+{
+	int n = threads > 1 ? threads * SLICES_PER_THREAD : 1;
+
+	return n < max_batch ? n : max_batch;
+}
+
+/* A workspace of slice_count() slices, each made by 'alloc'. */
 static struct rnn_work *work_new(const struct rnn *m, int max_batch, int threads,
 				 void (*alloc)(const struct rnn *, struct slice *, int))
 {
 	struct rnn_work *w = xcalloc(1, sizeof(*w));
 
 	assert(max_batch >= 1 && threads >= 1);
-	w->n = threads < max_batch ? threads : max_batch;
+	w->threads = threads;
+	w->n = slice_count(max_batch, threads);
 	w->s = xcalloc((size_t)w->n, sizeof(*w->s));
 	for (int k = 0; k < w->n; k++)
 		alloc(m, &w->s[k], (max_batch + w->n - 1) / w->n);
@@ -525,6 +560,10 @@ struct rnn_work *rnn_work_new(const struct rnn *m, int max_batch, int threads)
 
 	for (int k = 1; k < w->n; k++)
 		w->s[k].own_grad = tensor_alloc(m->p.total);
+	w->pk = xcalloc((size_t)m->cfg.num_layers * PACK_N, sizeof(*w->pk));
+	w->n_pk = m->cfg.num_layers * PACK_N;
+	for (int k = 0; k < w->n; k++)
+		w->s[k].pk = w->pk;
 	return w;
 }
 
@@ -560,6 +599,9 @@ void rnn_work_free(struct rnn_work *w)
 	for (int k = 0; k < w->n; k++)
 		slice_release(&w->s[k]);
 	infer_forget(w);
+	for (int k = 0; k < w->n_pk; k++)
+		pgemm_release(&w->pk[k]);
+	free(w->pk);
 	free(w->s);
 	free(w);
 }
@@ -576,44 +618,54 @@ static void split_rows(struct rnn_work *w, int batch)
 	}
 }
 
-struct job {
+/* One run_slices() call: its threads take the slices one at a time, in
+ * order, from 'next'. */
+struct crew {
 	struct rnn *m;
-	struct slice *sl;
+	struct rnn_work *w;
 	void (*fn)(struct rnn *m, struct slice *sl);
+	atomic_int next;
 };
 
-static void *job_main(void *arg)
+/* Take slices until none is left. */
+static void crew_work(struct crew *c)
 {
-	struct job *j = arg;
+	for (;;) {
+		int k = atomic_fetch_add(&c->next, 1);
+		if (k >= c->w->n)
+			return;
+		if (c->w->s[k].batch > 0)
+			c->fn(c->m, &c->w->s[k]);
+	}
+}
 
-	j->fn(j->m, j->sl);
+static void *crew_main(void *arg)
+{
+	crew_work(arg);
 	return NULL;
 }
 
-/* Run 'fn' on every slice that has rows, slice 0 on this thread and the
- * others on threads of their own (inline when a thread cannot be made:
- * the results are the same, only slower). */
+/* Run 'fn' on every slice that has rows, on this thread and w->threads - 1
+ * more, each taking the next slice not yet taken.  Which thread runs a
+ * slice changes no result (a slice's buffers, gradients and dropout
+ * generator are its own); so a thread that the machine's load keeps from
+ * starting or holds back costs only the slice it holds, never a fixed
+ * share of the batch, and a thread that cannot be made costs only time. */
 static void run_slices(struct rnn *m, struct rnn_work *w,
 		       void (*fn)(struct rnn *m, struct slice *sl))
 {
-	struct job *jobs = xcalloc((size_t)w->n, sizeof(*jobs));
-	pthread_t *tid = xcalloc((size_t)w->n, sizeof(*tid));
-	char *started = xcalloc((size_t)w->n, 1);
+	int helpers = w->threads - 1 < w->n - 1 ? w->threads - 1 : w->n - 1;
+	pthread_t *tid = xcalloc((size_t)(helpers > 0 ? helpers : 1), sizeof(*tid));
+	char *started = xcalloc((size_t)(helpers > 0 ? helpers : 1), 1);
+	struct crew c = {m, w, fn, 0};
 
-	for (int k = 1; k < w->n; k++) {
-		jobs[k] = (struct job){m, &w->s[k], fn};
-		if (w->s[k].batch > 0)
-			started[k] = pthread_create(&tid[k], NULL, job_main, &jobs[k]) == 0;
-	}
-	if (w->s[0].batch > 0)
-		fn(m, &w->s[0]);
-	for (int k = 1; k < w->n; k++) {
+	atomic_init(&c.next, 0);
+	for (int k = 0; k < helpers; k++)
+		started[k] = pthread_create(&tid[k], NULL, crew_main, &c) == 0;
+	crew_work(&c);
+	for (int k = 0; k < helpers; k++)
 		if (started[k])
 			pthread_join(tid[k], NULL);
-		else if (w->s[k].batch > 0)
-			fn(m, &w->s[k]);
-	}
-	free(jobs);
 	free(tid);
 	free(started);
 }
@@ -666,22 +718,21 @@ static struct step layer_step(struct rnn *m, struct slice *sl, int l, int t)
 
 static void layer_forward(struct rnn *m, struct slice *sl, int l)
 {
-	struct tensor *p = layer_params(m, l);
+	const struct pgemm_b *pk = sl->pk + (size_t)l * PACK_N;
 	int B = sl->batch, H = sl->hidden, GH = m->cell->gates * H, in = layer_in(m, l);
 
 	/* the initial state: rows of a larger earlier batch may lie here */
 	memset(sl->L[l].h, 0, (size_t)B * (size_t)H * sizeof(float));
 	if (sl->L[l].c)
 		memset(sl->L[l].c, 0, (size_t)B * (size_t)H * sizeof(float));
-	blas_gemm(BLAS_N, BLAS_T, sl->seq_len * B, GH, in, 1, layer_input(sl, l), in,
-		  p[0].v, in, 0, sl->L[l].gate, GH);
+	pgemm(layer_input(sl, l), sl->seq_len * B, in, &pk[PACK_IH_T], sl->L[l].gate,
+	      GH, 0);
 	for (int t = 0; t < sl->seq_len; t++) {
 		struct step s = layer_step(m, sl, l, t);
 		if (t == 0)
 			memset(sl->gh, 0, (size_t)B * (size_t)GH * sizeof(float));
 		else
-			blas_gemm(BLAS_N, BLAS_T, B, GH, H, 1, s.h_prev, H, p[1].v, H,
-				  0, sl->gh, GH);
+			pgemm(s.h_prev, B, H, &pk[PACK_HH_T], sl->gh, GH, 0);
 		m->cell->forward(&s);
 	}
 }
@@ -721,6 +772,28 @@ static void slice_forward(struct rnn *m, struct slice *sl)
 	add_residual(m, sl->in, sl->batch, sl->out);
 }
 
+/* Pack every layer's weights for the products of forward (from PACK_IH_T:
+ * transposed, so packed) or backward (from PACK_IH: used in place, see
+ * pgemm_view): once per call, for all slices. */
+static void pack_weights(struct rnn *m, struct rnn_work *w, int first)
+{
+	int H = m->cfg.hidden_size, GH = m->cell->gates * H;
+
+	for (int l = 0; l < m->cfg.num_layers; l++) {
+		struct tensor *p = layer_params(m, l);
+		struct pgemm_b *pk = w->pk + (size_t)l * PACK_N;
+		int in = layer_in(m, l);
+		if (first == PACK_IH_T) {
+			pgemm_pack_t(&pk[PACK_IH_T], p[0].v, GH, in);
+			pgemm_pack_t(&pk[PACK_HH_T], p[1].v, GH, H);
+			continue;
+		}
+		if (l > 0)   /* the first layer's dL/dx is never needed */
+			pgemm_view(&pk[PACK_IH], p[0].v, GH, in, in);
+		pgemm_view(&pk[PACK_HH], p[1].v, GH, H, H);
+	}
+}
+
 void rnn_forward(struct rnn *m, struct rnn_work *w, const float *x, int batch,
 		 struct rng *drop, float *y)
 {
@@ -728,6 +801,7 @@ void rnn_forward(struct rnn *m, struct rnn_work *w, const float *x, int batch,
 	int dropped = drop && m->cfg.dropout > 0 && m->cfg.num_layers > 1;
 
 	assert(batch >= 1 && batch <= w->n * w->s[0].max_batch && !w->predict_only);
+	pack_weights(m, w, PACK_IH_T);
 	split_rows(w, batch);
 	for (int k = 0; k < w->n; k++) {
 		struct slice *sl = &w->s[k];
@@ -742,10 +816,26 @@ void rnn_forward(struct rnn *m, struct rnn_work *w, const float *x, int batch,
 
 /* --- backward through time */
 
+/* g [G][n] = d^T v: the gradient of a weight of G rows from the products'
+ * gradients 'd' [rows][G] and their inputs 'v' [rows][n], one product over
+ * all steps.  A narrow 'v' (the first layer's few features) goes to
+ * OpenBLAS, as a panel of PGEMM_PANEL columns would be mostly padding. */
+static void weight_grad(struct slice *sl, const float *d, int G, int rows,
+			const float *v, int n, float *g)
+{
+	if (n < PGEMM_PANEL) {
+		blas_gemm(BLAS_T, BLAS_N, G, n, rows, 1, d, G, v, n, 0, g, n);
+		return;
+	}
+	pgemm_view(&sl->xp, v, rows, n, n);
+	pgemm(d, G, G, &sl->xp, g, n, PGEMM_AT);
+}
+
 /* Step by step from the last; then the weight gradients over all steps. */
 static void layer_backward(struct rnn *m, struct slice *sl, int l)
 {
 	struct tensor *p = layer_params(m, l);
+	const struct pgemm_b *pk = sl->pk + (size_t)l * PACK_N;
 	float *g_ih = sl->grad + p[0].offset, *g_hh = sl->grad + p[1].offset;
 	int B = sl->batch, H = sl->hidden, GH = m->cell->gates * H, T = sl->seq_len;
 	int in = layer_in(m, l);
@@ -759,23 +849,20 @@ static void layer_backward(struct rnn *m, struct slice *sl, int l)
 		float *swap;
 		m->cell->backward(&s);
 		if (t > 0)
-			blas_gemm(BLAS_N, BLAS_N, B, H, GH, 1, s.d_hh, GH, p[1].v, H,
-				  1, sl->dh_b, H);
+			pgemm(s.d_hh, B, GH, &pk[PACK_HH], sl->dh_b, H, PGEMM_ADD);
 		swap = sl->dh_a;
 		sl->dh_a = sl->dh_b;
 		sl->dh_b = swap;
 	}
-	blas_gemm(BLAS_T, BLAS_N, GH, in, (int)TB, 1, sl->d_ih, GH, layer_input(sl, l),
-		  in, 0, g_ih, in);
+	weight_grad(sl, sl->d_ih, GH, (int)TB, layer_input(sl, l), in, g_ih);
 	col_sums(sl->d_ih, TB, GH, sl->grad + p[2].offset);
 	/* h[0] = 0: step 0 adds nothing to dW_hh */
-	blas_gemm(BLAS_T, BLAS_N, GH, H, (T - 1) * B, 1, d_hh + (size_t)B * GH, GH,
-		  sl->L[l].h + (size_t)B * H, H, 0, g_hh, H);
+	weight_grad(sl, d_hh + (size_t)B * GH, GH, (T - 1) * B,
+		    sl->L[l].h + (size_t)B * H, H, g_hh);
 	col_sums(d_hh, TB, GH, sl->grad + p[3].offset);
 	if (l == 0)
 		return;
-	blas_gemm(BLAS_N, BLAS_N, (int)TB, in, GH, 1, sl->d_ih, GH, p[0].v, in, 0,
-		  sl->dH, in);
+	pgemm(sl->d_ih, (int)TB, GH, &pk[PACK_IH], sl->dH, in, 0);
 	if (sl->dropped)
 		mul_into(sl->dH, sl->L[l - 1].mask, TB * (size_t)H);
 }
@@ -800,6 +887,7 @@ static void slice_backward(struct rnn *m, struct slice *sl)
 void rnn_backward(struct rnn *m, struct rnn_work *w, const float *dy)
 {
 	assert(!w->predict_only);
+	pack_weights(m, w, PACK_IH);
 	for (int k = 0; k < w->n; k++) {
 		struct slice *sl = &w->s[k];
 		sl->grad = k == 0 ? m->p.grad : sl->own_grad;
@@ -829,256 +917,48 @@ void rnn_backward(struct rnn *m, struct rnn_work *w, const float *dy)
  * variable DAGRUN_RNN_ISA (avx512, avx2, generic: for tests and benches;
  * a kernel the CPU lacks is never picked).
  *
- * B is packed into panels of PANEL columns, [panel][k][lane], zero past
- * its last column; a tile is TILE_ROWS rows of A times one panel, and the
- * rows left over go one by one; a short last panel goes through a scratch
- * tile.  None of that changes an element's chain.  A workspace keeps the
- * packed weights with a copy of the parameters they came from, and packs
- * again only when the parameters differ (training changes them between
- * calls; a forecaster never does). */
-
-/* 32: two AVX-512 registers of floats; 8 rows: 16 accumulators, half of
- * the AVX-512 register file, leaving room for the panel and a broadcast */
-#define PANEL 32
-#define TILE_ROWS 8
-
-/* C[TILE_ROWS][PANEL] (row stride ldc) = A[TILE_ROWS][k] (row stride lda)
- * times a packed panel b[k][PANEL]. */
-typedef void tile_fn(const float *a, int lda, const float *b, int k, float *c,
-		     int ldc);
-/* c[PANEL] = a[k] times a packed panel: the rows left over, one at a time,
- * without the work of a padded tile (a window predicted alone). */
-typedef void row_fn(const float *a, const float *b, int k, float *c);
-
-/* A product's right side: 'n' columns of 'k' values, packed. */
-struct packed {
-	int n, k;
-	float *p;                    /* [ceil(n / PANEL)][k][PANEL] */
-};
+ * Those are pgemm.h's products (every element one such chain, the three
+ * kernels), the same that training uses for its own.  A workspace keeps
+ * the packed weights with a copy of the parameters they came from, and
+ * packs again only when the parameters differ (training changes them
+ * between calls; a forecaster never does). */
 
 struct infer {
-	tile_fn *tile;
-	row_fn *row;
-	struct packed *ih, *hh;      /* per layer */
-	struct packed head;
+	struct pgemm_b *ih, *hh;     /* per layer, as B^T */
+	struct pgemm_b head;
 };
-
-static void tile_generic(const float *a, int lda, const float *b, int k,
-			 float *c, int ldc)
-{
-	float acc[TILE_ROWS][PANEL];
-
-	memset(acc, 0, sizeof(acc));
-	for (int i = 0; i < k; i++)
-		for (int r = 0; r < TILE_ROWS; r++)
-			for (int j = 0; j < PANEL; j++)
-				acc[r][j] = fmaf(a[(size_t)r * lda + i], b[i * PANEL + j],
-						 acc[r][j]);
-	for (int r = 0; r < TILE_ROWS; r++)
-		memcpy(c + (size_t)r * ldc, acc[r], sizeof(acc[r]));
-}
-
-static void row_generic(const float *a, const float *b, int k, float *c)
-{
-	float acc[PANEL];
-
-	memset(acc, 0, sizeof(acc));
-	for (int i = 0; i < k; i++)
-		for (int j = 0; j < PANEL; j++)
-			acc[j] = fmaf(a[i], b[i * PANEL + j], acc[j]);
-	memcpy(c, acc, sizeof(acc));
-}
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#define HAVE_X86_TILES 1
-
-__attribute__((target("avx512f")))
-static void row_avx512(const float *a, const float *b, int k, float *c)
-{
-	__m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps();
-
-	for (int i = 0; i < k; i++) {
-		__m512 v = _mm512_set1_ps(a[i]);
-		c0 = _mm512_fmadd_ps(v, _mm512_load_ps(b + i * PANEL), c0);
-		c1 = _mm512_fmadd_ps(v, _mm512_load_ps(b + i * PANEL + 16), c1);
-	}
-	_mm512_storeu_ps(c, c0);
-	_mm512_storeu_ps(c + 16, c1);
-}
-
-__attribute__((target("avx2,fma")))
-static void row_avx2(const float *a, const float *b, int k, float *c)
-{
-	__m256 acc[4];
-
-	for (int j = 0; j < 4; j++)
-		acc[j] = _mm256_setzero_ps();
-	for (int i = 0; i < k; i++) {
-		__m256 v = _mm256_set1_ps(a[i]);
-		for (int j = 0; j < 4; j++)
-			acc[j] = _mm256_fmadd_ps(v, _mm256_load_ps(b + i * PANEL + 8 * j), acc[j]);
-	}
-	for (int j = 0; j < 4; j++)
-		_mm256_storeu_ps(c + 8 * j, acc[j]);
-}
-
-__attribute__((target("avx512f")))
-static void tile_avx512(const float *a, int lda, const float *b, int k,
-			float *c, int ldc)
-{
-	__m512 acc[TILE_ROWS][2];
-
-	for (int r = 0; r < TILE_ROWS; r++)
-		acc[r][0] = acc[r][1] = _mm512_setzero_ps();
-	for (int i = 0; i < k; i++) {
-		__m512 b0 = _mm512_load_ps(b + i * PANEL), b1 = _mm512_load_ps(b + i * PANEL + 16);
-#pragma GCC unroll 8
-		for (int r = 0; r < TILE_ROWS; r++) {
-			__m512 v = _mm512_set1_ps(a[(size_t)r * lda + i]);
-			acc[r][0] = _mm512_fmadd_ps(v, b0, acc[r][0]);
-			acc[r][1] = _mm512_fmadd_ps(v, b1, acc[r][1]);
-		}
-	}
-#pragma GCC unroll 8
-	for (int r = 0; r < TILE_ROWS; r++) {
-		_mm512_storeu_ps(c + (size_t)r * ldc, acc[r][0]);
-		_mm512_storeu_ps(c + (size_t)r * ldc + 16, acc[r][1]);
-	}
-}
-
-/* Sixteen registers: four rows by half a panel at a time. */
-__attribute__((target("avx2,fma")))
-static void tile_avx2(const float *a, int lda, const float *b, int k,
-		      float *c, int ldc)
-{
-	for (int r0 = 0; r0 < TILE_ROWS; r0 += 4) {
-		for (int h = 0; h < PANEL; h += 16) {
-			__m256 acc[4][2];
-			for (int r = 0; r < 4; r++)
-				acc[r][0] = acc[r][1] = _mm256_setzero_ps();
-			for (int i = 0; i < k; i++) {
-				__m256 b0 = _mm256_load_ps(b + i * PANEL + h);
-				__m256 b1 = _mm256_load_ps(b + i * PANEL + h + 8);
-#pragma GCC unroll 4
-				for (int r = 0; r < 4; r++) {
-					__m256 v = _mm256_set1_ps(a[(size_t)(r0 + r) * lda + i]);
-					acc[r][0] = _mm256_fmadd_ps(v, b0, acc[r][0]);
-					acc[r][1] = _mm256_fmadd_ps(v, b1, acc[r][1]);
-				}
-			}
-			for (int r = 0; r < 4; r++) {
-				_mm256_storeu_ps(c + (size_t)(r0 + r) * ldc + h, acc[r][0]);
-				_mm256_storeu_ps(c + (size_t)(r0 + r) * ldc + h + 8, acc[r][1]);
-			}
-		}
-	}
-}
-#endif
-
-/* The widest kernels the CPU runs, or those DAGRUN_RNN_ISA names. */
-static void pick_kernels(struct infer *inf)
-{
-#ifdef HAVE_X86_TILES
-	const char *want = getenv("DAGRUN_RNN_ISA");
-	int any = !want || !*want;
-
-	__builtin_cpu_init();
-	if ((any || !strcmp(want, "avx512")) && __builtin_cpu_supports("avx512f")) {
-		inf->tile = tile_avx512;
-		inf->row = row_avx512;
-		return;
-	}
-	if ((any || strcmp(want, "generic")) && __builtin_cpu_supports("avx2") &&
-	    __builtin_cpu_supports("fma")) {
-		inf->tile = tile_avx2;
-		inf->row = row_avx2;
-		return;
-	}
-#endif
-	inf->tile = tile_generic;
-	inf->row = row_generic;
-}
-
-/* Pack 'w' [n][k] (row-major, as PyTorch stores a weight) into panels. */
-static void pack(struct packed *pk, const float *w, int n, int k)
-{
-	int panels = (n + PANEL - 1) / PANEL;
-
-	pk->n = n;
-	pk->k = k;
-	pk->p = tensor_alloc((size_t)panels * (size_t)k * PANEL);
-	for (int j = 0; j < n; j++)
-		for (int i = 0; i < k; i++)
-			pk->p[((size_t)(j / PANEL) * (size_t)k + (size_t)i) * PANEL + j % PANEL] =
-				w[(size_t)j * (size_t)k + (size_t)i];
-}
-
-/* Columns p * PANEL .. of C's 'rows' rows (stride ldc) from a tile or row
- * kernel's output 'out' (stride PANEL): only the panel's real columns. */
-static void store_cols(float *c, int ldc, const float *out, int rows, int cols)
-{
-	for (int r = 0; r < rows; r++)
-		memcpy(c + (size_t)r * ldc, out + (size_t)r * PANEL, (size_t)cols * sizeof(float));
-}
-
-/* C[m][b->n] (row stride ldc) = A[m][b->k] (row stride lda) B^T, every
- * element by the fixed chain above: TILE_ROWS rows at a time, the rest
- * one by one.  'scratch' holds TILE_ROWS * PANEL floats. */
-static void packed_gemm(const struct infer *inf, const float *a, int m, int lda,
-			const struct packed *b, float *c, int ldc, float *scratch)
-{
-	int panels = (b->n + PANEL - 1) / PANEL, k = b->k, full = m - m % TILE_ROWS;
-
-	for (int i = 0; i < m; i += i < full ? TILE_ROWS : 1) {
-		const float *ta = a + (size_t)i * (size_t)lda;
-		for (int p = 0; p < panels; p++) {
-			int cols = b->n - p * PANEL < PANEL ? b->n - p * PANEL : PANEL;
-			int rows = i < full ? TILE_ROWS : 1;
-			float *tc = c + (size_t)i * (size_t)ldc + (size_t)p * PANEL;
-			const float *tb = b->p + (size_t)p * (size_t)k * PANEL;
-			if (rows == 1)
-				inf->row(ta, tb, k, cols == PANEL ? tc : scratch);
-			else
-				inf->tile(ta, lda, tb, k, cols == PANEL ? tc : scratch,
-					  cols == PANEL ? ldc : PANEL);
-			if (cols < PANEL)
-				store_cols(tc, ldc, scratch, rows, cols);
-		}
-	}
-}
 
 static void infer_init(struct infer *inf, struct rnn *m)
 {
 	int L = m->cfg.num_layers, H = m->cfg.hidden_size;
 	int GH = m->cell->gates * H;
 
-	pick_kernels(inf);
 	inf->ih = xcalloc((size_t)L, sizeof(*inf->ih));
 	inf->hh = xcalloc((size_t)L, sizeof(*inf->hh));
 	for (int l = 0; l < L; l++) {
 		struct tensor *p = layer_params(m, l);
-		pack(&inf->ih[l], p[0].v, GH, layer_in(m, l));
-		pack(&inf->hh[l], p[1].v, GH, H);
+		pgemm_pack_t(&inf->ih[l], p[0].v, GH, layer_in(m, l));
+		pgemm_pack_t(&inf->hh[l], p[1].v, GH, H);
 	}
-	pack(&inf->head, head_params(m)[0].v, m->cfg.output_size, H);
+	pgemm_pack_t(&inf->head, head_params(m)[0].v, m->cfg.output_size, H);
 }
 
 static void infer_release(struct infer *inf, int layers)
 {
 	for (int l = 0; l < layers; l++) {
-		tensor_free(inf->ih[l].p);
-		tensor_free(inf->hh[l].p);
+		pgemm_release(&inf->ih[l]);
+		pgemm_release(&inf->hh[l]);
 	}
 	free(inf->ih);
 	free(inf->hh);
-	tensor_free(inf->head.p);
+	pgemm_release(&inf->head);
 }
 
 /* Layer 'l' at step 't' of 'sl->batch' rows, from its input 'in' (row
  * width 'in_size'): h and c ping-pong between the two steps a slice keeps
  * (a training workspace holds more, and the first two serve). */
 static void infer_step(struct rnn *m, struct slice *sl, int l, int t,
-		       const float *in, int in_size, float *scratch)
+		       const float *in, int in_size)
 {
 	const struct infer *inf = sl->inf;
 	struct layer_buf *lb = &sl->L[l];
@@ -1094,12 +974,11 @@ static void infer_step(struct rnn *m, struct slice *sl, int l, int t,
 		.c = lb->c ? lb->c + (size_t)now * BH : NULL,
 	};
 
-	packed_gemm(inf, in, sl->batch, in_size, &inf->ih[l], sl->L[0].gate, GH, scratch);
+	pgemm(in, sl->batch, in_size, &inf->ih[l], sl->L[0].gate, GH, 0);
 	if (t == 0)   /* h_0 = 0, c_0 = 0 */
 		memset(sl->gh, 0, (size_t)sl->batch * (size_t)GH * sizeof(float));
 	else
-		packed_gemm(inf, s.h_prev, sl->batch, sl->hidden, &inf->hh[l], sl->gh, GH,
-			    scratch);
+		pgemm(s.h_prev, sl->batch, sl->hidden, &inf->hh[l], sl->gh, GH, 0);
 	if (t == 0) {
 		memset(lb->h + (size_t)before * BH, 0, BH * sizeof(float));
 		if (lb->c)
@@ -1112,7 +991,7 @@ static void infer_step(struct rnn *m, struct slice *sl, int l, int t,
  * computes it but for the products (and so the rounding) above, and step
  * by step through every layer, so that a slice keeps two steps of state
  * whatever the sequence's length. */
-static void slice_infer(struct rnn *m, struct slice *sl, float *scratch)
+static void slice_infer(struct rnn *m, struct slice *sl)
 {
 	int B = sl->batch, H = sl->hidden, T = sl->seq_len, F = m->cfg.input_size;
 	int out = m->cfg.output_size, L = sl->layers;
@@ -1122,9 +1001,9 @@ static void slice_infer(struct rnn *m, struct slice *sl, float *scratch)
 	for (int t = 0; t < T; t++)
 		for (int l = 0; l < L; l++)
 			infer_step(m, sl, l, t, l ? sl->L[l - 1].h + (size_t)(t % 2) * B * H :
-				   sl->x + (size_t)t * B * F, l ? H : F, scratch);
+				   sl->x + (size_t)t * B * F, l ? H : F);
 	last = sl->L[L - 1].h + (size_t)((T - 1) % 2) * B * H;
-	packed_gemm(sl->inf, last, B, H, &sl->inf->head, sl->out, out, scratch);
+	pgemm(last, B, H, &sl->inf->head, sl->out, out, 0);
 	for (int b = 0; b < B; b++)
 		for (int k = 0; k < out; k++)
 			sl->out[(size_t)b * out + k] += bias[k];
@@ -1135,17 +1014,15 @@ static void slice_infer(struct rnn *m, struct slice *sl, float *scratch)
 static void slice_predict(struct rnn *m, struct slice *sl)
 {
 	size_t row = (size_t)sl->seq_len * (size_t)m->cfg.input_size;
-	float *scratch = tensor_alloc((size_t)TILE_ROWS * PANEL);
 
 	for (size_t i = 0; i < sl->todo; i += (size_t)sl->max_batch) {
 		size_t b = sl->todo - i < (size_t)sl->max_batch ? sl->todo - i :
 			   (size_t)sl->max_batch;
 		sl->batch = (int)b;
-		slice_infer(m, sl, scratch);
+		slice_infer(m, sl);
 		sl->in += b * row;
 		sl->out += b * (size_t)m->cfg.output_size;
 	}
-	tensor_free(scratch);
 }
 
 static void infer_forget(struct rnn_work *w)

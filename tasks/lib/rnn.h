@@ -21,14 +21,16 @@
  * rnn.weight_hh_l<k> [G*H, H], rnn.bias_ih_l<k> [G*H], rnn.bias_hh_l<k>
  * [G*H] for each layer k, then head.weight [out, H] and head.bias [out].
  *
- * Cost: per layer, one sgemm for the input projections of all time steps
- * and, per time step, one [batch, H] x [H, G*H] product; backward mirrors
- * it, with the weight gradients as one product each over all time steps.
- * Everything else is fused elementwise code.
+ * Cost: per layer, one product for the input projections of all time
+ * steps and, per time step, one [batch, H] x [H, G*H] product; backward
+ * mirrors it, with the weight gradients as one product each over all time
+ * steps.  The products are pgemm.h's, against weights packed once per
+ * call (not OpenBLAS's, which packs both sides of every call); everything
+ * else is fused elementwise code.
  *
  * Determinism: for a seed, data and thread count the results are the same
- * bytes on every run (no atomics, fixed summation orders, a fixed split of
- * each batch over the threads).  Functions are not thread-safe on the same
+ * bytes on every run (fixed summation orders, a fixed split of each batch
+ * into slices; the one atomic only hands out slices).  Functions are not thread-safe on the same
  * model or workspace; a workspace runs its own threads inside a call. */
 #ifndef DAGRUN_RNN_H
 #define DAGRUN_RNN_H
@@ -90,13 +92,15 @@ const struct rnn_residual *rnn_residual(const struct rnn *m);
 void rnn_init(struct rnn *m, struct rng *r);
 
 /* A workspace for batches of up to 'max_batch' windows of the model's
- * seq_len steps, run on 'threads' threads (>= 1): each thread takes a
- * contiguous slice of the batch's rows through the whole forward and
- * backward pass with single-threaded OpenBLAS calls, and the slices'
- * gradients are summed in slice order.  So a result depends on the thread
- * count (a sum split differently rounds differently) but never on timing.
- * The caller sets OpenBLAS to one thread (blas_set_threads(1)): the
- * per-step products are too small to split again.  Free with
+ * seq_len steps, run on 'threads' threads (>= 1): a batch is cut into
+ * slices of contiguous rows (one on one thread, two per thread on more),
+ * the threads take the slices one at a time through the whole forward and
+ * backward pass, and the slices' gradients are summed in slice order.  So
+ * a result depends on the thread count (a sum split differently rounds
+ * differently) but never on timing or on which thread ran what; and a
+ * thread held back by the machine's load delays a slice, not a fixed share
+ * of the batch.  The caller sets OpenBLAS to one thread
+ * (blas_set_threads(1)) for the few small products left to it.  Free with
  * rnn_work_free(). */
 struct rnn_work *rnn_work_new(const struct rnn *m, int max_batch, int threads);
 /* A workspace for rnn_predict() only: none of the buffers of training
@@ -116,16 +120,18 @@ void rnn_forward(struct rnn *m, struct rnn_work *w, const float *x, int batch,
  * sets (does not add to) every parameter gradient of 'm'. */
 void rnn_backward(struct rnn *m, struct rnn_work *w, const float *dy);
 
-/* Predict 'n' windows (any number) with 'w', no dropout: the workspace's
- * threads each take a contiguous share of the windows, max_batch / threads
- * at a time.  A window's prediction is the same bits whatever 'n', its
- * place among them, the workspace's batch and its thread count: the matrix
- * products here are rnn.c's own, every element one chain of fused
- * multiply-adds in a fixed order (OpenBLAS rounds a row differently with
- * other rows around it), so they round unlike rnn_forward()'s, by about
- * 1e-7 relative.  The tile kernel is the widest the CPU runs (AVX-512,
- * AVX2 with FMA, else portable C with fmaf, all the same bits), or the one
- * the environment variable DAGRUN_RNN_ISA names (avx512, avx2, generic).
+/* Predict 'n' windows (any number) with 'w', no dropout: each of the
+ * workspace's slices takes a contiguous share of the windows, a slice's
+ * rows at a time, and its threads take the slices.  A window's prediction
+ * is the same bits whatever 'n', its place among them, the workspace's
+ * batch and its thread count: every element of the matrix products
+ * (pgemm.h's) is one chain of fused multiply-adds in a fixed order
+ * (OpenBLAS rounds a row differently with other rows around it); the
+ * head's product is OpenBLAS's in rnn_forward(), so the two differ by
+ * about 1e-7 relative.  The tile
+ * kernel is the widest the CPU runs (AVX-512, AVX2 with FMA, else portable
+ * C with fmaf, all the same bits), or the one the environment variable
+ * DAGRUN_RNN_ISA names (avx512, avx2, generic).
  * Only reads 'm': calls with distinct workspaces may run at once. */
 void rnn_predict(struct rnn *m, struct rnn_work *w, const float *x, size_t n,
 		 float *y);

@@ -5,6 +5,8 @@
 #include "optim.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 static int close_to(double a, double b, double tol)
 {
@@ -87,6 +89,33 @@ TEST(zero_gradient_leaves_adam_still)
 	optim_release(&o);
 }
 
-TEST_LIST(T(adam_first_step_is_lr_times_sign), T(adam_matches_the_rule),
+/* The vector kernels (AVX-512, AVX2) and the portable one give the same
+ * bits, the tail past the last full vector included (37 = 2 * 16 + 5). */
+TEST(adam_kernels_agree_to_the_bit)
+{
+	static const char *const isa[3] = {"avx512", "avx2", "generic"};
+	float p[3][37];
+	struct optim o;
+
+	for (int k = 0; k < 3; k++) {
+		setenv("DAGRUN_RNN_ISA", isa[k], 1);
+		optim_init(&o, OPTIM_ADAM, 37, 0.01, 0.001);
+		for (int i = 0; i < 37; i++)
+			p[k][i] = (float)(i % 7) * 0.1f - 0.3f;
+		for (int t = 1; t <= 5; t++) {
+			float g[37];
+			for (int i = 0; i < 37; i++)
+				g[i] = (float)((i * t) % 11) * 0.37f - 1.5f;
+			optim_step(&o, p[k], g);
+		}
+		optim_release(&o);
+	}
+	unsetenv("DAGRUN_RNN_ISA");
+	ASSERT(p[0][36] != (float)(36 % 7) * 0.1f - 0.3f);
+	ASSERT(!memcmp(p[0], p[1], sizeof(p[0])));
+	ASSERT(!memcmp(p[0], p[2], sizeof(p[0])));
+}
+
+TEST_LIST(T(adam_first_step_is_lr_times_sign), T(adam_kernels_agree_to_the_bit), T(adam_matches_the_rule),
 	  T(sgd_with_weight_decay), T(clip_by_global_norm),
 	  T(zero_gradient_leaves_adam_still))
