@@ -15,19 +15,35 @@
  * The reaper: a small process forked once by exec_open(), told the process
  * group of every node that starts and ends.  When the engine dies, even by
  * SIGKILL, the reaper reads end-of-file on its pipe and kills every group
- * still running.  'struct exec' is owned by the scheduler; not thread-safe. */
+ * still running.  'struct exec' is owned by the scheduler; not thread-safe.
+ *
+ * The spawner: the parent of a posix_spawn waits until the child has
+ * exec'd, which on a loaded machine means until the child got a CPU:
+ * milliseconds per node, during which a scheduler could record, reap and
+ * start other nodes.  exec_spawner_start() starts a thread that does the
+ * spawns of shell nodes queued by exec_start_async() instead, and tells
+ * the owner's thread with a signal when each is done. */
 #ifndef DAGRUN_EXEC_H
 #define DAGRUN_EXEC_H
 
+#include <pthread.h>
 #include <sys/types.h>
 
 #include "err.h"
 
 struct node;
 
+struct exec_spawn;
+
 struct exec {
 	int reaper_fd;      /* write end of the reaper's pipe, or -1 */
 	pid_t reaper_pid;
+	/* the spawner thread, when 'threaded' */
+	int threaded, stop, sig;
+	pthread_t thread, owner;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct exec_spawn *todo, *todo_tail, *done, *done_tail;
 };
 
 struct exec_spec {
@@ -37,6 +53,8 @@ struct exec_spec {
 	const char *needs;     /* need ids, one per line */
 	const char *run_id;    /* as text */
 	const char *log_path;
+	int log_fresh;         /* 1: the log starts empty (truncated, not appended to) */
+	const char *params;    /* DAGRUN_PARAMS; NULL: 'work'/params.json */
 };
 
 /* Start the reaper. Returns 0, or -1 with 'err' set (ERR_IO). */
@@ -50,5 +68,22 @@ pid_t exec_start(struct exec *ex, const struct exec_spec *s, struct err *err);
 
 /* The node whose group is 'pgid' has ended: the reaper forgets it. */
 void exec_ended(struct exec *ex, pid_t pgid);
+
+/* Start the spawner thread (after exec_open()); it sends 'sig' to the
+ * calling thread, which keeps 'sig' blocked, after each spawn.  Returns 0,
+ * or -1 with 'err' set (ERR_IO). */
+int exec_spawner_start(struct exec *ex, int sig, struct err *err);
+/* Finish the queued spawns, stop the thread, drop the spawns not taken
+ * and drain 'sig'.  Call it when no spawn is in flight. */
+void exec_spawner_stop(struct exec *ex);
+
+/* Queue the start of shell node 's' (a copy of what it points to is
+ * kept, but the node's command and 's->root' are borrowed until the spawn
+ * is taken back) under 'tag'.  Needs the spawner. */
+void exec_start_async(struct exec *ex, const struct exec_spec *s, int tag);
+/* Take back one finished spawn, oldest first: 1 with its 'tag' and the
+ * child's pid (also its process group), or with '*pid' -1 and 'err' set
+ * when it could not start; 0 when none is finished. */
+int exec_started(struct exec *ex, int *tag, pid_t *pid, struct err *err);
 
 #endif

@@ -1,11 +1,25 @@
 /* sched: see sched.h.
  *
  * Each node moves through: IDLE (needs pending) -> READY (key to check)
- * -> QUEUED (must run, waiting for a slot) -> RUNNING -> DONE, or CACHED
- * straight from READY, or FAILED / SKIPPED.  WAIT holds a node whose key
- * another process has claimed, or that waits for its retry backoff; it
- * is woken by time.  The loop never blocks except in sigtimedwait(), with
- * a timeout that is the nearest deadline, retry, claim poll or redraw. */
+ * -> QUEUED (must run, waiting for a slot) -> RUNNING -> SYNC -> DONE, or
+ * CACHED straight from READY, or FAILED / SKIPPED.  WAIT holds a node
+ * whose key another process has claimed, or that waits for its retry
+ * backoff; it is woken by time.  The loop never blocks except in
+ * sigtimedwait(), with a timeout that is the nearest deadline, retry,
+ * claim poll or redraw.
+ *
+ * A node that exits 0 is staged (store.h: its outputs hashed and made
+ * pending where they lie) and its dependents are released at once; it
+ * stays in SYNC while the syncer thread (syncer.h) fsyncs its new objects.
+ * Synced nodes are published into the object store and recorded as done
+ * in the order they were staged, all those ready at one turn of the loop
+ * in one transaction, together with the keys, cache lookups and claims of
+ * the nodes that became ready (group commit).  So a cache row never names
+ * an object that is not durable, and a crash before the commit leaves the
+ * node unrecorded: the next run runs it again.
+ *
+ * Work folders come from a pool (workdir.h) and are reused, not removed:
+ * on this kind of disk a rmdir costs milliseconds. */
 #include "sched.h"
 #include "fetch.h"
 #include "cache.h"
@@ -19,7 +33,9 @@
 #include "state.h"
 #include "store.h"
 #include "strbuf.h"
+#include "syncer.h"
 #include "webhook.h"
+#include "workdir.h"
 #include "xalloc.h"
 
 #include <dirent.h>
@@ -43,10 +59,12 @@
 #define HEARTBEAT 5.0
 /* 20: lines of a failed node's log shown on the terminal */
 #define LOG_TAIL 20
+/* the syncer thread's "a job is synced" signal to the scheduler */
+#define SYNC_SIGNAL SIGUSR1
 
 enum nst {
-	N_OUT, N_IDLE, N_READY, N_QUEUED, N_WAIT, N_RUNNING, N_DONE, N_CACHED,
-	N_FAILED, N_SKIPPED
+	N_OUT, N_IDLE, N_READY, N_QUEUED, N_WAIT, N_RUNNING, N_SYNC, N_DONE,
+	N_CACHED, N_FAILED, N_SKIPPED
 };
 
 struct nrun {
@@ -61,6 +79,9 @@ struct nrun {
 	double started, wall0, deadline, kill_at, wake_at;
 	char *work;
 	char job[SLURM_JOB_MAX];  /* the attempt's Slurm job id, or "" */
+	/* SYNC: what the record needs once the outputs are durable */
+	json_t *manifest, *promotion;
+	struct rusage ru;
 };
 
 struct sched {
@@ -88,6 +109,18 @@ struct sched {
 	struct remote *remote;    /* --cache-url, or NULL */
 	int remote_warned;
 	int *asking, n_asking;    /* local misses to ask the remote about */
+	int *uploads, n_uploads;  /* recorded nodes to send to the remote */
+	struct early_end {        /* nodes that ended before their spawn was */
+		pid_t pid;        /* reported (spawned()) */
+		int status;
+		struct rusage ru;
+	} *early;
+	int n_early;
+	size_t cap_early;
+	struct syncer sy;         /* SYNC nodes' store jobs */
+	int sync_failed;          /* a job failed: no later one is published */
+	struct workdir_pool wp;
+	char *no_params;          /* params.json of nodes without params */
 };
 
 /* ---- bookkeeping --------------------------------------------------- */
@@ -439,8 +472,40 @@ static void upload(struct sched *S, int i)
 			    "its outputs were not uploaded");
 }
 
-/* Drain READY: cached nodes finish at once, the rest queue to run (after
- * asking the remote cache, if there is one). */
+/* Claim the key of node 'i': 1 when taken; 0 when a live process holds
+ * it, and the node waits (WAIT) to look again; -1 on a state error (the
+ * run stops). */
+static int take_claim(struct sched *S, int i)
+{
+	int c = state_claim(S->st, S->n[i].key.hex, S->run_id, S->err);
+
+	if (c < 0) {
+		S->fatal = 1;
+		return -1;
+	}
+	if (c == CLAIM_BUSY) {
+		progress_event(&S->pg, EV_WAIT, S->p->nodes[i].id,
+			       "another dagrun is running it");
+		add_waiting(S, i, progress_now() + CLAIM_POLL);
+		return 0;
+	}
+	S->n[i].claimed = 1;
+	return 1;
+}
+
+/* Claim node 'i', which must run, and queue it; or make it wait while
+ * another process holds its key.  Inside the transaction of the cache
+ * lookup that missed, so no other process can have finished the key in
+ * between. */
+static void claim_and_queue(struct sched *S, int i)
+{
+	if (take_claim(S, i) == 1)
+		enqueue(S, i);
+}
+
+/* Drain READY: cached nodes finish at once, the rest are claimed and
+ * queue to run (local misses are asked to the remote cache, if there is
+ * one, by ask_remote() afterwards, outside the transaction). */
 static void drain_ready(struct sched *S)
 {
 	if (S->n_ready == 0)
@@ -468,11 +533,10 @@ static void drain_ready(struct sched *S)
 			continue;
 		}
 		S->n[i].reason = run_reason(S, i);
-		enqueue(S, i);
+		claim_and_queue(S, i);
 	}
 	if (state_batch_end(S->st, S->err) < 0)
 		S->fatal = 1;
-	ask_remote(S);
 }
 
 /* ---- starting a node ----------------------------------------------- */
@@ -506,16 +570,45 @@ static int write_urls(struct sched *S, int i, const char *work)
 	return rc;
 }
 
+/* 1 if node 'i' reads a URL (fetch.h), which needs a urls.json. */
+static int has_url_deps(const struct sched *S, int i)
+{
+	const struct node *nd = &S->p->nodes[i];
+	int k;
+
+	for (k = 0; k < nd->n_deps; k++)
+		if (fetch_is_url(nd->deps[k]))
+			return 1;
+	return 0;
+}
+
+/* 1 if node 'i' may read the run's shared params.json ("{}"): a local
+ * node without params or URLs.  A Slurm node carries its own, and kernels
+ * look for urls.json beside theirs. */
+static int shares_params(const struct sched *S, int i)
+{
+	const json_t *params = S->p->nodes[i].params;
+
+	return !on_slurm(S, i) && (!params || (json_is_object(params) &&
+		json_object_size(params) == 0)) && !has_url_deps(S, i);
+}
+
 static int write_params(struct sched *S, int i, const char *work)
 {
-	char *path = xasprintf("%s/params.json", work);
-	int rc = json_dump_file(S->p->nodes[i].params, path,
-				JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+	char *path;
+	int rc;
 
+	if (shares_params(S, i))
+		return 0;
+	path = xasprintf("%s/params.json", work);
+	rc = json_dump_file(S->p->nodes[i].params, path,
+			    JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
 	if (rc < 0)
 		err_set(S->err, ERR_IO, "cannot write '%s'", path);
 	free(path);
-	return rc < 0 ? rc : write_urls(S, i, work);
+	if (rc < 0 || !has_url_deps(S, i))
+		return rc;
+	return write_urls(S, i, work);
 }
 
 /* in/<need>/... links to the needs' outputs. */
@@ -528,7 +621,9 @@ static int link_inputs(struct sched *S, int i, const char *work,
 	for (k = 0; k < nd->n_needs; k++) {
 		const struct node *need = &S->p->nodes[nd->needs[k]];
 		char *dir = xasprintf("%s/in/%s", work, need->id);
-		int rc = store_link_dir(S->store, &S->n[nd->needs[k]].outputs, dir, S->err);
+		int rc = workdir_mkdir(&S->wp, dir, S->err);
+		if (rc == 0)
+			rc = store_link_dir(S->store, &S->n[nd->needs[k]].outputs, dir, S->err);
 		if (rc == 0)
 			chmod(dir, 0555);
 		free(dir);
@@ -539,34 +634,38 @@ static int link_inputs(struct sched *S, int i, const char *work,
 	return 0;
 }
 
+/* The attempt of node 'i' is over: its work folder goes back to the pool. */
+static void give_work(struct sched *S, int i)
+{
+	if (S->n[i].work)
+		workdir_give(&S->wp, S->n[i].work);
+	S->n[i].work = NULL;
+}
+
 static int prepare_work(struct sched *S, int i, struct strbuf *needs)
 {
-	static const char *const subs[] = {"out", "in"};
 	struct nrun *r = &S->n[i];
-	size_t k;
 	int rc;
 
-	free(r->work);
-	r->work = xasprintf("%s/%d-%d", S->tmp_dir, i, r->attempts);
-	if (fs_remove_tree(r->work, S->err) < 0)
+	give_work(S, i);
+	r->work = workdir_take(&S->wp, S->err);
+	if (!r->work)
 		return -1;
-	rc = fs_mkdirs(r->work, S->err);
-	for (k = 0; k < 2 && rc == 0; k++) {
-		char *sub = fs_join(r->work, subs[k]);
-		rc = fs_mkdirs(sub, S->err);
-		free(sub);
-	}
-	if (rc == 0)
-		rc = write_params(S, i, r->work);
+	rc = write_params(S, i, r->work);
 	if (rc == 0)
 		rc = link_inputs(S, i, r->work, needs);
 	return rc;
 }
 
+/* A retry's log goes on after the failed attempt's, under a header; the
+ * first attempt's log is created by the spawn (exec.h: log_fresh). */
 static void log_header(struct sched *S, int i, const char *log)
 {
-	FILE *f = fopen(log, S->n[i].attempts > 1 ? "a" : "w");
+	FILE *f;
 
+	if (S->n[i].attempts == 1 && !on_slurm(S, i))
+		return;
+	f = fopen(log, S->n[i].attempts > 1 ? "a" : "w");
 	if (!f)
 		return;
 	if (S->n[i].attempts > 1)
@@ -596,9 +695,17 @@ static int start_node(struct sched *S, int i)
 	es.needs = needs.buf;
 	es.run_id = S->run_text;
 	es.log_path = log;
+	es.log_fresh = r->attempts == 1;
+	es.params = shares_params(S, i) ? S->no_params : NULL;
 	r->job[0] = '\0';
-	pid = on_slurm(S, i) ? slurm_start(&S->ex, &es, S->err) :
-	      exec_start(&S->ex, &es, S->err);
+	if (on_slurm(S, i)) {
+		pid = slurm_start(&S->ex, &es, S->err);
+	} else if (es.nd->kind == NODE_SHELL) {
+		exec_start_async(&S->ex, &es, i);
+		pid = 0;    /* spawned() learns it */
+	} else {
+		pid = exec_start(&S->ex, &es, S->err);
+	}
 	free(log);
 	if (pid < 0)
 		goto out;
@@ -634,18 +741,11 @@ static void launch(struct sched *S)
 			break;
 		S->q_head = (S->q_head + 1) % (S->p->n_nodes + 1);
 		if (!S->n[i].claimed) {
-			c = state_claim(S->st, S->n[i].key.hex, S->run_id, S->err);
-			if (c < 0) {
-				S->fatal = 1;
+			c = take_claim(S, i);
+			if (c < 0)
 				return;
-			}
-			if (c == CLAIM_BUSY) {
-				progress_event(&S->pg, EV_WAIT, S->p->nodes[i].id,
-					       "another dagrun is running it");
-				add_waiting(S, i, progress_now() + CLAIM_POLL);
+			if (c == 0)
 				continue;
-			}
-			S->n[i].claimed = 1;
 			/* another process may have finished it between our
 			 * cache lookup and our claim */
 			if (cache_hit(S, i)) {
@@ -668,10 +768,7 @@ static void launch(struct sched *S)
 		S->n[i].attempts = S->p->nodes[i].retries + 1;
 		node_failed(S, i, xstrdup(S->err->msg), 0, NULL);
 		err_init(S->err);
-		if (S->n[i].work) {
-			struct err e;
-			fs_remove_tree(S->n[i].work, &e);
-		}
+		give_work(S, i);
 	}
 }
 
@@ -785,20 +882,23 @@ static json_t *read_promotion(struct sched *S, int i, const char *out,
 	return p;
 }
 
+/* Node 'i' exited 0: stage its outputs (store.h) for the syncer and let
+ * its dependents start; it is recorded once its outputs are durable
+ * (collect_synced). */
 static void node_succeeded(struct sched *S, int i, const struct rusage *ru)
 {
 	struct nrun *r = &S->n[i];
 	char *out = xasprintf("%s/out", r->work);
-	json_t *manifest = NULL, *promotion;
+	struct store_job *job;
 	struct err e;
-	char took[32];
 
 	err_init(&e);
-	promotion = read_promotion(S, i, out, &e);
-	if ((promotion == NULL && e.kind) ||
-	    store_put_dir(S->store, out, &r->outputs, &manifest, &e) < 0) {
+	r->promotion = read_promotion(S, i, out, &e);
+	if ((r->promotion == NULL && e.kind) ||
+	    store_stage_dir(S->store, out, &r->outputs, &r->manifest, &job, &e) < 0) {
 		free(out);
-		json_decref(promotion);
+		json_decref(r->promotion);
+		r->promotion = NULL;
 		if (e.kind != ERR_USER) {
 			*S->err = e;
 			S->fatal = 1;
@@ -807,49 +907,164 @@ static void node_succeeded(struct sched *S, int i, const struct rusage *ru)
 		return;
 	}
 	free(out);
+	r->s = N_SYNC;
+	r->ru = *ru;
+	syncer_submit(&S->sy, job, i);
+	release_dependents(S, i);
+}
+
+/* Record node 'i', whose outputs are now in the store, as done. */
+static void node_recorded(struct sched *S, int i)
+{
+	struct nrun *r = &S->n[i];
+	char took[32];
+
 	r->s = N_DONE;
 	S->res->ran++;
-	record(S, i, "done", NULL, 0, ru, manifest, promotion);
-	upload(S, i);
-	json_decref(manifest);
-	json_decref(promotion);
+	record(S, i, "done", NULL, 0, &r->ru, r->manifest, r->promotion);
+	json_decref(r->manifest);
+	json_decref(r->promotion);
+	r->manifest = r->promotion = NULL;
+	give_work(S, i);
+	if (S->remote)
+		S->uploads[S->n_uploads++] = i;
 	snprintf(took, sizeof(took), "%.2fs", progress_now() - r->wall0);
 	progress_event(&S->pg, EV_DONE, S->p->nodes[i].id, took);
-	release_dependents(S, i);
+}
+
+/* Publish and record the nodes whose outputs the syncer made durable, in
+ * the order they were staged.  After a failed job nothing later is
+ * published: a later job may name objects that only the failed one held;
+ * those nodes fail too, and the run stops. */
+static void collect_synced(struct sched *S)
+{
+	struct store_job *job;
+	struct err e;
+	int i;
+
+	while (syncer_done(&S->sy, &job, &i)) {
+		struct nrun *r = &S->n[i];
+		err_init(&e);
+		if (S->sync_failed) {
+			store_job_drop(S->store, job);
+			err_set(&e, ERR_IO, "its outputs were not stored: an earlier "
+				"node's outputs could not be made durable");
+		} else if (store_publish(S->store, job, &e) < 0) {
+			S->sync_failed = 1;
+		}
+		if (!e.kind) {
+			node_recorded(S, i);
+			continue;
+		}
+		if (!S->fatal)
+			*S->err = e;
+		S->fatal = 1;
+		json_decref(r->manifest);
+		json_decref(r->promotion);
+		r->manifest = r->promotion = NULL;
+		r->s = N_RUNNING;   /* node_failed's view: an attempt that ended */
+		node_failed(S, i, xstrdup(e.msg), 0, &r->ru);
+		give_work(S, i);
+	}
+}
+
+/* Send the recorded nodes' outputs to the remote cache, outside any
+ * transaction (the network may be slow). */
+static void upload_all(struct sched *S)
+{
+	while (S->n_uploads > 0)
+		upload(S, S->uploads[--S->n_uploads]);
+}
+
+/* The process of running node 'i' ended with 'status'. */
+static void ended(struct sched *S, int i, pid_t pid, int status,
+		  struct rusage *ru_in)
+{
+	struct rusage ru = *ru_in;
+
+	kill(-pid, SIGKILL);   /* whatever the node left behind */
+	exec_ended(&S->ex, pid);
+	remove_running(S, i);
+	S->slots -= node_slots(S, i);
+	S->n[i].pid = 0;
+	if (on_slurm(S, i))
+		slurm_collect(S->n[i].work, &status, &ru, &S->n[i].timed_out,
+			      S->n[i].job);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !S->n[i].timed_out &&
+	    !S->res->interrupted)
+		node_succeeded(S, i, &ru);
+	else
+		node_failed(S, i, S->res->interrupted ? xstrdup("interrupted") :
+			    describe_status(S, i, status),
+			    WIFEXITED(status) ? WEXITSTATUS(status) : -1, &ru);
+	/* SYNC keeps its folder until recorded, WAIT for its retry */
+	if (S->n[i].s != N_WAIT && S->n[i].s != N_SYNC)
+		give_work(S, i);
+}
+
+/* The running node whose process is 'pid', or -1. */
+static int node_of(const struct sched *S, pid_t pid)
+{
+	int k;
+
+	for (k = 0; k < S->n_running; k++)
+		if (S->n[S->running[k]].pid == pid)
+			return S->running[k];
+	return -1;
 }
 
 static void reap(struct sched *S)
 {
 	struct rusage ru;
-	int status, k;
+	int status, i;
 	pid_t pid;
 
 	while ((pid = wait4(-1, &status, WNOHANG, &ru)) > 0) {
-		for (k = 0; k < S->n_running; k++)
-			if (S->n[S->running[k]].pid == pid)
-				break;
-		if (k == S->n_running)
+		i = node_of(S, pid);
+		if (i >= 0) {
+			ended(S, i, pid, status, &ru);
 			continue;
-		int i = S->running[k];
-		kill(-pid, SIGKILL);   /* whatever the node left behind */
-		exec_ended(&S->ex, pid);
-		remove_running(S, i);
-		S->slots -= node_slots(S, i);
-		S->n[i].pid = 0;
-		if (on_slurm(S, i))
-			slurm_collect(S->n[i].work, &status, &ru, &S->n[i].timed_out,
-				      S->n[i].job);
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !S->n[i].timed_out &&
-		    !S->res->interrupted)
-			node_succeeded(S, i, &ru);
-		else
-			node_failed(S, i, S->res->interrupted ? xstrdup("interrupted") :
-				    describe_status(S, i, status),
-				    WIFEXITED(status) ? WEXITSTATUS(status) : -1, &ru);
-		if (S->n[i].work && S->n[i].s != N_WAIT) {
-			struct err e;
-			fs_remove_tree(S->n[i].work, &e);
 		}
+		/* a node whose spawn the spawner has not reported yet: kept
+		 * until it does (spawned()) */
+		xgrow((void **)&S->early, sizeof(*S->early), &S->cap_early,
+		      (size_t)S->n_early + 1);
+		S->early[S->n_early].pid = pid;
+		S->early[S->n_early].status = status;
+		S->early[S->n_early++].ru = ru;
+	}
+}
+
+/* Take the spawner's reports (exec.h): running nodes learn their pid; a
+ * node that could not start fails, and the run stops as when a start
+ * fails in the scheduler's own thread. */
+static void spawned(struct sched *S)
+{
+	struct err e;
+	pid_t pid;
+	int i, k;
+
+	err_init(&e);
+	while (exec_started(&S->ex, &i, &pid, &e)) {
+		if (pid < 0) {
+			remove_running(S, i);
+			S->slots -= node_slots(S, i);
+			if (!S->fatal)
+				*S->err = e;
+			S->fatal = 1;
+			node_failed(S, i, xstrdup(e.msg), 0, NULL);
+			give_work(S, i);
+			err_init(&e);
+			continue;
+		}
+		S->n[i].pid = pid;
+		for (k = 0; k < S->n_early; k++)
+			if (S->early[k].pid == pid) {
+				struct early_end x = S->early[k];
+				S->early[k] = S->early[--S->n_early];
+				ended(S, i, pid, x.status, &x.ru);
+				break;
+			}
 	}
 }
 
@@ -860,10 +1075,12 @@ static void terminate(struct sched *S, int i, double now)
 	struct nrun *r = &S->n[i];
 
 	if (!r->term_sent) {
+		if (r->pid <= 0)
+			return;   /* its spawn is not reported yet: next time */
 		kill(-r->pid, SIGTERM);
 		r->term_sent = 1;
 		r->kill_at = now + (on_slurm(S, i) ? SLURM_CANCEL_GRACE : KILL_GRACE);
-	} else if (now >= r->kill_at) {
+	} else if (now >= r->kill_at && r->pid > 0) {
 		kill(-r->pid, SIGKILL);
 	}
 }
@@ -949,11 +1166,13 @@ static void wait_events(struct sched *S, const sigset_t *set)
 	if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
 		if (S->res->interrupted) {       /* a second Ctrl-C: no grace */
 			for (int k = 0; k < S->n_running; k++)
-				kill(-S->n[S->running[k]].pid, SIGKILL);
+				if (S->n[S->running[k]].pid > 0)
+					kill(-S->n[S->running[k]].pid, SIGKILL);
 		}
 		S->res->interrupted = sig;
 		S->stopping = 1;
 	}
+	spawned(S);
 	reap(S);
 	now = progress_now();
 	check_deadlines(S, now);
@@ -968,6 +1187,23 @@ static void wait_events(struct sched *S, const sigset_t *set)
 }
 
 /* ---- the run --------------------------------------------------------- */
+
+/* One turn of the loop's bookkeeping, in one transaction: record the
+ * nodes the syncer is done with, then compute, look up and claim the keys
+ * of the ready ones.  Then the remote cache, outside the transaction. */
+static void step(struct sched *S)
+{
+	if (state_batch_begin(S->st, S->err) < 0) {
+		S->fatal = 1;
+		return;
+	}
+	collect_synced(S);
+	drain_ready(S);
+	if (state_batch_end(S->st, S->err) < 0)
+		S->fatal = 1;
+	ask_remote(S);
+	upload_all(S);
+}
 
 static void init_nodes(struct sched *S)
 {
@@ -993,6 +1229,23 @@ static void init_nodes(struct sched *S)
 	(void)k;
 }
 
+/* Claims of nodes that will not run in this run after all (the run
+ * stopped while they were queued or waiting). */
+static void release_claims(struct sched *S)
+{
+	struct err e;
+	int i;
+
+	err_init(&e);
+	if (state_batch_begin(S->st, &e) < 0)
+		return;
+	for (i = 0; i < S->p->n_nodes; i++)
+		if (S->n[i].claimed && (S->n[i].s == N_IDLE || S->n[i].s == N_READY ||
+		    S->n[i].s == N_QUEUED || S->n[i].s == N_WAIT))
+			state_claim_release(S->st, S->n[i].key.hex, &e);
+	state_batch_end(S->st, &e);
+}
+
 static void release_all(struct sched *S)
 {
 	int i;
@@ -1001,6 +1254,8 @@ static void release_all(struct sched *S)
 		cache_key_release(&S->n[i].key);
 		free(S->n[i].reason);
 		free(S->n[i].work);
+		json_decref(S->n[i].manifest);
+		json_decref(S->n[i].promotion);
 	}
 	free(S->n);
 	free(S->dep_off);
@@ -1010,7 +1265,11 @@ static void release_all(struct sched *S)
 	free(S->waiting);
 	free(S->running);
 	free(S->asking);
+	free(S->uploads);
+	free(S->early);
 	remote_free(S->remote);
+	workdir_release(&S->wp);
+	free(S->no_params);
 	free(S->tmp_dir);
 	free(S->log_dir);
 }
@@ -1022,12 +1281,14 @@ static int setup_dirs(struct sched *S)
 	S->log_dir = xasprintf("%s/logs/%lld", state_dir(S->st), (long long)S->run_id);
 	if (fs_mkdirs(S->tmp_dir, S->err) < 0 || fs_mkdirs(S->log_dir, S->err) < 0)
 		return -1;
-	return 0;
+	workdir_init(&S->wp, S->tmp_dir);
+	S->no_params = xasprintf("%s/params.json", S->tmp_dir);
+	return fs_write_atomic(S->no_params, "{}\n", 3, S->err);
 }
 
-static int busy(const struct sched *S)
+static int busy(struct sched *S)
 {
-	if (S->n_running > 0)
+	if (S->n_running > 0 || syncer_count(&S->sy) > 0)
 		return 1;
 	if (S->stopping || S->fatal)
 		return 0;
@@ -1072,6 +1333,7 @@ int sched_run(struct pipeline *p, struct state *st, struct store *store,
 	S.waiting = xmalloc(n * sizeof(int));
 	S.running = xmalloc(n * sizeof(int));
 	S.asking = xmalloc(n * sizeof(int));
+	S.uploads = xmalloc(n * sizeof(int));
 	S.remote = o->cache_url ? remote_new(o->cache_url) : NULL;
 	S.last_beat = progress_now();
 	dag_dependents(p, &S.dep_off, &S.dep_list);
@@ -1084,23 +1346,37 @@ int sched_run(struct pipeline *p, struct state *st, struct store *store,
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SYNC_SIGNAL);
 	sigprocmask(SIG_BLOCK, &set, &old);
+	if (syncer_start(&S.sy, SYNC_SIGNAL, err) < 0 ||
+	    exec_spawner_start(&S.ex, SYNC_SIGNAL, err) < 0) {
+		syncer_stop(&S.sy);
+		exec_close(&S.ex);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		release_all(&S);
+		return -1;
+	}
 	init_nodes(&S);
 	for (;;) {
-		drain_ready(&S);
+		step(&S);
 		launch(&S);
-		drain_ready(&S);
 		if (!busy(&S))
 			break;
 		if (S.n_ready > 0)
 			continue;
 		wait_events(&S, &set);
 	}
+	/* the loop ends with no node running and every job collected */
+	exec_spawner_stop(&S.ex);
+	syncer_stop(&S.sy);
+	step(&S);
+	release_claims(&S);
 	res->not_started = count_not_started(&S);
 	progress_end(&S.pg, res->interrupted ? "interrupted" : S.fatal ? "error" :
 		     res->failed ? "failed" : "ok", (long long)run_id);
 	exec_close(&S.ex);
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	syncer_release(&S.sy);
 	{
 		struct err e;
 		fs_remove_tree(S.tmp_dir, &e);
