@@ -7,7 +7,7 @@ DEB_PKGS  := build-essential pkg-config libyaml-dev liblua5.4-dev libsqlite3-dev
              sqlite3 libjansson-dev libgit2-dev libcurl4-openssl-dev \
              libopenblas-dev libssl-dev liblbfgs-dev libmicrohttpd-dev libxgboost-dev jq git
 # Peers of the parity tests (tests/parity): skipped where they are missing.
-TEST_DEB_PKGS := python3-numpy python3-pandas python3-torch python3-scipy python3-statsmodels \
+TEST_DEB_PKGS := python3-numpy python3-pandas python3-torch python3-scipy python3-statsmodels python3-xgboost \
                  clang-14 libclang-rt-14-dev chromium wrk
 PREFIX    ?= /usr/local
 CC        ?= cc
