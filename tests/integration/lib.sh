@@ -43,3 +43,20 @@ finish() {
 	echo "$T_PASS passed, $T_FAIL failed"
 	[ "$T_FAIL" -eq 0 ]
 }
+
+# eval_pipeline FILE EVAL-PARAMS NODE-LINES...: a pipeline called
+# ${PIPELINE:-reg} of the given nodes, then 'evaluate' (eval.promote)
+# needing $NEEDS with EVAL-PARAMS, and 'copy' putting its outputs in got/.
+eval_pipeline() {
+	f=$1 params=$2
+	shift 2
+	{ echo "pipeline: ${PIPELINE:-reg}"; echo "nodes:"; printf '%s\n' "$@"
+	  echo "  evaluate:"
+	  echo "    task: eval.promote"
+	  printf '    needs: [%s]\n' "$NEEDS"
+	  echo "    params: {$params}"
+	  echo "  copy:"
+	  echo "    needs: [evaluate]"
+	  echo "    cmd: \"rm -rf got && cp -r \$DAGRUN_IN/evaluate got\""
+	} > "$f"
+}

@@ -23,27 +23,12 @@ node() {
       echo '$model' > \$DAGRUN_OUT/model.json
 YAML
 }
-# pipeline FILE EVAL-PARAMS NODE-LINES...: the candidates, then 'evaluate'
-# needing all of them, and 'copy' putting its outputs in got/.
-pipeline() {
-	f=$1 params=$2
-	shift 2
-	{ echo "pipeline: reg"; echo "nodes:"; printf '%s\n' "$@"
-	  echo "  evaluate:"
-	  echo "    task: eval.promote"
-	  printf '    needs: [%s]\n' "$NEEDS"
-	  echo "    params: {$params}"
-	  echo "  copy:"
-	  echo "    needs: [evaluate]"
-	  echo "    cmd: \"rm -rf got && cp -r \$DAGRUN_IN/evaluate got\""
-	} > "$f"
-}
 q() { sqlite3 state/dagrun.db "$1"; }
 holder() { q "SELECT version FROM aliases WHERE model = 'forecaster' AND alias = '$1'"; }
 versions() { q "SELECT count(*) FROM model_versions"; }
 
 NEEDS="a, b, persistence, seasonal_naive"
-pipeline pipelines/p.yaml "" "$(node a test 0.6 0.6 0.6)" "$(node b test 0.5 0.5 0.5)" \
+eval_pipeline pipelines/p.yaml "" "$(node a test 0.6 0.6 0.6)" "$(node b test 0.5 0.5 0.5)" \
 	"$(node persistence persistence 0.8 0.8 0.8)" "$(node seasonal_naive seasonal_naive 0.9 0.9 0.9)"
 git add -A && git commit -qm init
 run_dagrun pipelines/p.yaml
@@ -96,39 +81,39 @@ expect "models of an unknown model: exit 2" [ "$RC" -eq 2 ]
 
 # a tie goes to the newest: the later need
 NEEDS="a, b, persistence, seasonal_naive"
-pipeline pipelines/tie.yaml "model: tie, must_beat: []" "$(node a test 0.5 0.5 0.5)" "$(node b test 0.5 0.5 0.5)" \
+eval_pipeline pipelines/tie.yaml "model: tie, must_beat: []" "$(node a test 0.5 0.5 0.5)" "$(node b test 0.5 0.5 0.5)" \
 	"$(node persistence persistence 0.8 0.8 0.8)" "$(node seasonal_naive seasonal_naive 0.9 0.9 0.9)"
 run_dagrun pipelines/tie.yaml
 expect "a tie goes to the later need" [ "$(jq -r .winner got/promotion.json)" = b ]
 
 # weights are configurable
-pipeline pipelines/w.yaml "model: w, weights: {mae: 1}" "$(node a test 0.1 0.9 0.1)" "$(node b test 0.9 0.2 0.9)" \
+eval_pipeline pipelines/w.yaml "model: w, weights: {mae: 1}" "$(node a test 0.1 0.9 0.1)" "$(node b test 0.9 0.2 0.9)" \
 	"$(node persistence persistence 0.8 0.8 0.8)" "$(node seasonal_naive seasonal_naive 0.9 0.9 0.9)"
 run_dagrun pipelines/w.yaml
 expect "weights {mae: 1}: b wins on mae" [ "$(jq -r .winner got/promotion.json)" = b ]
 
 # min_improvement: a new winner only 10% better keeps the holder
-pipeline pipelines/p.yaml "min_improvement: 0.2" "$(node a test 0.6 0.6 0.6)" "$(node b test 0.45 0.45 0.45)" \
+eval_pipeline pipelines/p.yaml "min_improvement: 0.2" "$(node a test 0.6 0.6 0.6)" "$(node b test 0.45 0.45 0.45)" \
 	"$(node persistence persistence 0.8 0.8 0.8)" "$(node seasonal_naive seasonal_naive 0.9 0.9 0.9)"
 run_dagrun pipelines/p.yaml
 expect "min_improvement: production stays v3" [ "$RC" -eq 0 -a "$(holder production)" = 3 ]
 expect "... the new winner v5 is the challenger" [ "$(holder challenger)" = 5 ]
 expect "... a promotion_declined event" [ "$(q "SELECT count(*) FROM events WHERE name = 'promotion_declined'")" = 1 ]
 expect "... the run says so" contains "$ERR" "declined"
-pipeline pipelines/p.yaml "min_improvement: 0.2" "$(node a test 0.6 0.6 0.6)" "$(node b test 0.3 0.3 0.3)" \
+eval_pipeline pipelines/p.yaml "min_improvement: 0.2" "$(node a test 0.6 0.6 0.6)" "$(node b test 0.3 0.3 0.3)" \
 	"$(node persistence persistence 0.8 0.8 0.8)" "$(node seasonal_naive seasonal_naive 0.9 0.9 0.9)"
 run_dagrun pipelines/p.yaml
 expect "min_improvement met (0.3 vs 0.5): production moves to v6" [ "$(holder production)" = 6 ]
 
 # shadow: the winner goes to 'shadow', production keeps its holder
-pipeline pipelines/p.yaml "shadow: true" "$(node a test 0.6 0.6 0.6)" "$(node b test 0.2 0.2 0.2)" \
+eval_pipeline pipelines/p.yaml "shadow: true" "$(node a test 0.6 0.6 0.6)" "$(node b test 0.2 0.2 0.2)" \
 	"$(node persistence persistence 0.8 0.8 0.8)" "$(node seasonal_naive seasonal_naive 0.9 0.9 0.9)"
 run_dagrun pipelines/p.yaml
 expect "shadow: production stays v6" [ "$(holder production)" = 6 ]
 expect "... the winner is at shadow" [ "$(holder shadow)" = "$(q "SELECT max(version) FROM model_versions WHERE model = 'forecaster'")" ]
 
 # must_beat: no candidate beats persistence -> the best baseline is kept
-pipeline pipelines/bad.yaml "model: weak" "$(node a test 0.9 0.9 0.9)" "$(node b test 0.85 0.85 0.85)" \
+eval_pipeline pipelines/bad.yaml "model: weak" "$(node a test 0.9 0.9 0.9)" "$(node b test 0.85 0.85 0.85)" \
 	"$(node persistence persistence 0.8 0.8 0.8)" "$(node seasonal_naive seasonal_naive 0.9 0.9 0.9)"
 run_dagrun pipelines/bad.yaml
 expect "no candidate beats persistence: still exit 0" [ "$RC" -eq 0 ]
@@ -142,7 +127,7 @@ expect "... the log says so plainly" grep -q "no candidate beats every must_beat
 
 # a must_beat baseline missing from the needs is an error
 NEEDS="a, b"
-pipeline pipelines/nob.yaml "model: nob" "$(node a test 0.6 0.6 0.6)" "$(node b test 0.5 0.5 0.5)"
+eval_pipeline pipelines/nob.yaml "model: nob" "$(node a test 0.6 0.6 0.6)" "$(node b test 0.5 0.5 0.5)"
 before=$(versions)
 run_dagrun pipelines/nob.yaml
 expect "must_beat without its baseline: exit 2" [ "$RC" -eq 2 ]
@@ -151,17 +136,17 @@ expect "... and nothing is registered" [ "$(versions)" = "$before" ]
 
 # challenger: null gives the runner-up no alias
 NEEDS="a, b"
-pipeline pipelines/noch.yaml "model: noch, must_beat: [], challenger: null" "$(node a test 0.6 0.6 0.6)" "$(node b test 0.5 0.5 0.5)"
+eval_pipeline pipelines/noch.yaml "model: noch, must_beat: [], challenger: null" "$(node a test 0.6 0.6 0.6)" "$(node b test 0.5 0.5 0.5)"
 run_dagrun pipelines/noch.yaml
 expect "challenger: null is accepted" [ "$RC" -eq 0 ]
 expect "... and no challenger alias is set" [ "$(q "SELECT count(*) FROM aliases WHERE model = 'noch'")" = 1 ]
-pipeline pipelines/badch.yaml "model: badch, must_beat: [], challenger: 3" "$(node a test 0.6 0.6 0.6)" "$(node b test 0.5 0.5 0.5)"
+eval_pipeline pipelines/badch.yaml "model: badch, must_beat: [], challenger: 3" "$(node a test 0.6 0.6 0.6)" "$(node b test 0.5 0.5 0.5)"
 run_dagrun pipelines/badch.yaml
 expect "challenger: 3 exits 2" [ "$RC" -eq 2 ]
 before=$(versions)
 
 # a failed evaluation registers nothing
-pipeline pipelines/fail.yaml "model: f, must_beat: []" "$(node a test 0.6 0.6 0.6)" "  b: {cmd: \"echo no metrics > \$DAGRUN_OUT/x\"}"
+eval_pipeline pipelines/fail.yaml "model: f, must_beat: []" "$(node a test 0.6 0.6 0.6)" "  b: {cmd: \"echo no metrics > \$DAGRUN_OUT/x\"}"
 run_dagrun pipelines/fail.yaml
 expect "a candidate without metrics.json: exit 2" [ "$RC" -eq 2 ]
 expect "... saying which" contains "$ERR$OUT" "'b' has no metrics.json"

@@ -18,27 +18,14 @@ player() {
       echo '{"type":"test"}' > \$DAGRUN_OUT/model.json
 YAML
 }
-# pipeline FILE EVAL-PARAMS NODE-LINES...
-pipeline() {
-	f=$1 params=$2
-	shift 2
-	{ echo "pipeline: rps"; echo "nodes:"; printf '%s\n' "$@"
-	  echo "  evaluate:"
-	  echo "    task: eval.promote"
-	  printf '    needs: [%s]\n' "$NEEDS"
-	  echo "    params: {$params}"
-	  echo "  copy:"
-	  echo "    needs: [evaluate]"
-	  echo "    cmd: \"rm -rf got && cp -r \$DAGRUN_IN/evaluate got\""
-	} > "$f"
-}
+PIPELINE=rps
 q() { sqlite3 state/dagrun.db "$1"; }
 holder() { q "SELECT version FROM aliases WHERE model = 'rps' AND alias = '$1'"; }
 node_of() { q "SELECT node FROM model_versions v JOIN aliases a ON a.model = v.model AND a.version = v.version WHERE a.model = 'rps' AND alias = '$1'"; }
 ZP="model: rps, rule: ztest, must_beat: [], challenger: [B, shadow1, shadow2]"
 
 NEEDS="a, b, c, d"
-pipeline pipelines/z.yaml "$ZP" "$(player a 45 100)" "$(player b 60 100)" "$(player c 50 100)" "$(player d 40 100)"
+eval_pipeline pipelines/z.yaml "$ZP" "$(player a 45 100)" "$(player b 60 100)" "$(player c 50 100)" "$(player d 40 100)"
 git add -A && git commit -qm init
 run_dagrun pipelines/z.yaml
 expect "rule ztest runs (exit 0)" [ "$RC" -eq 0 ]
@@ -59,7 +46,7 @@ expect "the reason speaks of the success rate" contains "$(jq -r .reason got/pro
 v1=$(holder production)
 
 # a new best that chance explains (62/100 against the holder's 60/100): declined
-pipeline pipelines/z.yaml "$ZP" "$(player a 62 100)" "$(player b 55 100)" "$(player c 50 100)" "$(player d 40 100)"
+eval_pipeline pipelines/z.yaml "$ZP" "$(player a 62 100)" "$(player b 55 100)" "$(player c 50 100)" "$(player d 40 100)"
 run_dagrun pipelines/z.yaml
 expect "62/100 against 60/100: exit 0" [ "$RC" -eq 0 ]
 expect "... the new winner is a" [ "$(jq -r .winner got/promotion.json)" = a ]
@@ -71,19 +58,19 @@ expect "... a promotion_declined event naming the z-test" \
 expect "... the run reports z and p" contains "$ERR" "z = 0.290, one-sided p = 0.3859"
 
 # an exact tie keeps the incumbent
-pipeline pipelines/z.yaml "$ZP" "$(player a 60 100)" "$(player b 30 100)" "$(player c 20 100)" "$(player d 10 100)"
+eval_pipeline pipelines/z.yaml "$ZP" "$(player a 60 100)" "$(player b 30 100)" "$(player c 20 100)" "$(player d 10 100)"
 run_dagrun pipelines/z.yaml
 expect "a tie (60/100 against 60/100) keeps the incumbent" [ "$RC" -eq 0 -a "$(holder production)" = "$v1" ]
 
 # a significant improvement takes production
-pipeline pipelines/z.yaml "$ZP" "$(player a 450 500)" "$(player b 30 100)" "$(player c 20 100)" "$(player d 10 100)"
+eval_pipeline pipelines/z.yaml "$ZP" "$(player a 450 500)" "$(player b 30 100)" "$(player c 20 100)" "$(player d 10 100)"
 run_dagrun pipelines/z.yaml
 expect "450/500 against 60/100 (p far below 0.05): production moves to a" [ "$(node_of production)" = a ]
 expect "... the move is recorded with its previous holder" \
 	[ "$(q "SELECT previous FROM promotions WHERE model = 'rps' AND alias = 'production' ORDER BY id DESC LIMIT 1")" = "$v1" ]
 
 # alpha is a param: at alpha 0.5 a small edge is enough
-pipeline pipelines/z.yaml "$ZP, alpha: 0.5" "$(player a 452 500)" "$(player b 30 100)" "$(player c 20 100)" "$(player d 10 100)"
+eval_pipeline pipelines/z.yaml "$ZP, alpha: 0.5" "$(player a 452 500)" "$(player b 30 100)" "$(player c 20 100)" "$(player d 10 100)"
 before=$(holder production)
 run_dagrun pipelines/z.yaml
 expect "alpha 0.5: 452/500 against 450/500 moves production" [ "$(holder production)" != "$before" ]
@@ -98,7 +85,7 @@ sc() { cat <<YAML
       echo '{"type":"test"}' > \$DAGRUN_OUT/model.json
 YAML
 }
-pipeline pipelines/s.yaml "model: s, must_beat: [], challenger: [B, shadow1]" "$(sc a 0.3)" "$(sc b 0.1)" "$(sc c 0.2)"
+eval_pipeline pipelines/s.yaml "model: s, must_beat: [], challenger: [B, shadow1]" "$(sc a 0.3)" "$(sc b 0.1)" "$(sc c 0.2)"
 run_dagrun pipelines/s.yaml
 expect "rule score with a challenger list: B is the runner-up, shadow1 the third" \
 	[ "$(q "SELECT group_concat(alias || '=' || node, ',') FROM (SELECT alias, node FROM aliases a JOIN model_versions v ON a.model = v.model AND a.version = v.version WHERE a.model = 's' ORDER BY alias)")" = "B=c,production=b,shadow1=a" ]
@@ -106,20 +93,20 @@ expect "rule score with a challenger list: B is the runner-up, shadow1 the third
 # bad input: exit 2, nothing registered
 before=$(q "SELECT count(*) FROM model_versions")
 NEEDS="a, b"
-pipeline pipelines/e1.yaml "model: e1, rule: ztest, must_beat: []" "$(sc a 0.3)" "$(sc b 0.1)"
+eval_pipeline pipelines/e1.yaml "model: e1, rule: ztest, must_beat: []" "$(sc a 0.3)" "$(sc b 0.1)"
 run_dagrun pipelines/e1.yaml
 expect "rule ztest without wins in metrics.json: exit 2" [ "$RC" -eq 2 ]
 expect "... naming the node and the metric" contains "$ERR$OUT" "has no 'wins'"
-pipeline pipelines/e2.yaml "model: e2, rule: ztest, must_beat: []" "$(player a 12 10)" "$(player b 1 10)"
+eval_pipeline pipelines/e2.yaml "model: e2, rule: ztest, must_beat: []" "$(player a 12 10)" "$(player b 1 10)"
 run_dagrun pipelines/e2.yaml
 expect "more wins than rounds: exit 2" [ "$RC" -eq 2 ] && expect "... saying so" contains "$ERR$OUT" "no more successes than trials"
-pipeline pipelines/e3.yaml "model: e3, rule: ztest, must_beat: [], challenger: [B, B]" "$(player a 5 10)" "$(player b 1 10)"
+eval_pipeline pipelines/e3.yaml "model: e3, rule: ztest, must_beat: [], challenger: [B, B]" "$(player a 5 10)" "$(player b 1 10)"
 run_dagrun pipelines/e3.yaml
 expect "a challenger alias listed twice: exit 2" [ "$RC" -eq 2 ] && expect "... naming it" contains "$ERR$OUT" "'B' is listed twice"
-pipeline pipelines/e4.yaml "model: e4, rule: ztest, must_beat: [], challenger: [B, production]" "$(player a 5 10)" "$(player b 1 10)"
+eval_pipeline pipelines/e4.yaml "model: e4, rule: ztest, must_beat: [], challenger: [B, production]" "$(player a 5 10)" "$(player b 1 10)"
 run_dagrun pipelines/e4.yaml
 expect "production among the challenger aliases: exit 2" [ "$RC" -eq 2 ]
-pipeline pipelines/e5.yaml "model: e5, rule: coin" "$(player a 5 10)" "$(player b 1 10)"
+eval_pipeline pipelines/e5.yaml "model: e5, rule: coin" "$(player a 5 10)" "$(player b 1 10)"
 run_dagrun pipelines/e5.yaml
 expect "an unknown rule: exit 2" [ "$RC" -eq 2 ] && expect "... naming the choices" contains "$ERR" "score|ztest"
 expect "nothing registered by the failed evaluations" [ "$(q "SELECT count(*) FROM model_versions")" = "$before" ]
