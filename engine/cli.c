@@ -965,9 +965,11 @@ static int cmd_help(struct cli *c)
 	return 0;
 }
 
-/* `events` and `webhooks` parse their own options (events.h); a --state
- * among them overrides the default folder passed here. */
-static int cmd_events(int argc, char **argv)
+/* A command that parses its own options: `events` and `webhooks`
+ * (events.h), `serve` (serve.h).  'fn' gets the default state folder; a
+ * --state among the options overrides it. */
+static int cmd_own_options(int (*fn)(int, char **, const char *, struct err *),
+			   int argc, char **argv)
 {
 	struct cli c;
 	struct err err;
@@ -977,25 +979,7 @@ static int cmd_events(int argc, char **argv)
 	memset(&c, 0, sizeof(c));
 	dir = state_path(&c, root);
 	err_init(&err);
-	rc = events_cmd(argc, argv, dir, &err);
-	free(dir);
-	free(root);
-	return rc < 0 ? report(&err) : rc;
-}
-
-/* `serve` parses its own options (serve.h); a --state among them
- * overrides the default folder passed here. */
-static int cmd_serve(int argc, char **argv)
-{
-	struct cli c;
-	struct err err;
-	char *root = cwd_root(), *dir;
-	int rc;
-
-	memset(&c, 0, sizeof(c));
-	dir = state_path(&c, root);
-	err_init(&err);
-	rc = serve_main(argc, argv, dir, &err);
+	rc = fn(argc, argv, dir, &err);
 	free(dir);
 	free(root);
 	return rc < 0 ? report(&err) : rc;
@@ -1013,9 +997,9 @@ int cli_main(int argc, char **argv)
 	int i, rc, shift = 0;
 
 	if (argc > 1 && (!strcmp(argv[1], "events") || !strcmp(argv[1], "webhooks")))
-		return cmd_events(argc - 1, argv + 1);
+		return cmd_own_options(events_cmd, argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "serve"))
-		return cmd_serve(argc - 1, argv + 1);
+		return cmd_own_options(serve_main, argc - 1, argv + 1);
 	/* hidden: a node on a Slurm compute node (slurm.h) */
 	if (argc == 3 && !strcmp(argv[1], "__node"))
 		return slurm_node_main(argv[2]);
