@@ -21,6 +21,7 @@
 #include "serve_body.h"
 #include "serve_split.h"
 #include "strbuf.h"
+#include "../unit/serve_model.h"
 
 #include <assert.h>
 #include <jansson.h>
@@ -29,20 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static const char model_json[] =
-	"{\"type\": \"baseline\", \"method\": \"persistence\", \"season\": null,"
-	" \"mean\": null, \"target\": \"OT\", \"input_seq_len\": 3,"
-	" \"output_seq_len\": 2, \"meta\": {\"features\": [\"a\", \"OT\","
-	" \"min_of_day_sin\", \"min_of_day_cos\", \"OT_lag_1\"], \"target\": \"OT\","
-	" \"target_index\": 1, \"input_seq_len\": 3, \"output_seq_len\": 2,"
-	" \"scaler\": {\"kind\": \"standard\", \"params\": {"
-	"\"a\": {\"mean\": 0, \"std\": 1}, \"OT\": {\"mean\": 0, \"std\": 1},"
-	"\"min_of_day_sin\": {\"mean\": 0, \"std\": 1},"
-	"\"min_of_day_cos\": {\"mean\": 0, \"std\": 1},"
-	"\"OT_lag_1\": {\"mean\": 0, \"std\": 1}}},"
-	" \"target_scaler\": {\"kind\": \"standard\", \"params\": {\"OT\": "
-	"{\"mean\": 0, \"std\": 1}}}}}";
 
 /* The model, loaded once for the whole run (freed by the process's end,
  * which LeakSanitizer does not count: it is still reachable). */
@@ -61,7 +48,7 @@ static struct forecaster *model(void)
 	out = fopen(path, "w");
 	if (!out)
 		abort();
-	fputs(model_json, out);
+	fputs(serve_model_json, out);
 	fclose(out);
 	err_init(&err);
 	f = forecaster_load(dir, &err);

@@ -6,6 +6,7 @@
  * tests/integration/t_serve.sh. */
 #include "test.h"
 #include "tmpdir.h"
+#include "serve_model.h"
 
 #include "serve_body.h"
 #include "serve_metrics.h"
@@ -311,22 +312,7 @@ TEST(pool_runs_the_jobs_behind_together)
 
 /* ---- bodies -------------------------------------------------------------- */
 
-/* A persistence baseline over columns a and OT, a time feature and a lag:
- * 3 rows in, 2 out, 1 warm-up row. */
-static const char model_json[] =
-	"{\"type\": \"baseline\", \"method\": \"persistence\", \"season\": null,"
-	" \"mean\": null, \"target\": \"OT\", \"input_seq_len\": 3,"
-	" \"output_seq_len\": 2, \"meta\": {\"features\": [\"a\", \"OT\","
-	" \"min_of_day_sin\", \"min_of_day_cos\", \"OT_lag_1\"], \"target\": \"OT\","
-	" \"target_index\": 1, \"input_seq_len\": 3, \"output_seq_len\": 2,"
-	" \"scaler\": {\"kind\": \"standard\", \"params\": {"
-	"\"a\": {\"mean\": 0, \"std\": 1}, \"OT\": {\"mean\": 0, \"std\": 1},"
-	"\"min_of_day_sin\": {\"mean\": 0, \"std\": 1},"
-	"\"min_of_day_cos\": {\"mean\": 0, \"std\": 1},"
-	"\"OT_lag_1\": {\"mean\": 0, \"std\": 1}}},"
-	" \"target_scaler\": {\"kind\": \"standard\", \"params\": {\"OT\": "
-	"{\"mean\": 0, \"std\": 1}}}}}";
-
+/* The model of serve_model.h. */
 static struct forecaster *baseline(void)
 {
 	char *dir = fs_join(tmp_dir(), "model");
@@ -335,7 +321,7 @@ static struct forecaster *baseline(void)
 
 	err_init(&e);
 	fs_mkdirs(dir, &e);
-	put_file(dir, "model.json", model_json);
+	put_file(dir, "model.json", serve_model_json);
 	f = forecaster_load(dir, &e);
 	if (!f)
 		fprintf(stderr, "%s\n", e.msg);
