@@ -33,11 +33,11 @@ make -C "$ROOT" -s dagrun >"$OUT/build.log" 2>&1 || [ -x "$ROOT/dagrun" ] ||
 	{ echo "infer bench: cannot build dagrun (see $OUT/build.log)" >&2; exit 3; }
 LIB=$ROOT/tasks/lib
 cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
-	-iquote "$ROOT/engine" -iquote "$LIB" $(pkg-config --cflags jansson openblas) \
+	-iquote "$ROOT/engine" -iquote "$LIB" $(pkg-config --cflags jansson openblas xgboost) \
 	-o "$OUT/infer_bench" "$HERE/infer_bench.c" "$LIB"/*.c \
 	"$ROOT/engine/err.c" "$ROOT/engine/xalloc.c" "$ROOT/engine/fs.c" "$ROOT/engine/strbuf.c" \
 	"$ROOT/engine/kctx.c" \
-	$(pkg-config --libs jansson openblas liblbfgs) -lm -lpthread >>"$OUT/build.log" 2>&1 ||
+	$(pkg-config --libs jansson openblas liblbfgs xgboost) -lm -lpthread >>"$OUT/build.log" 2>&1 ||
 	{ echo "infer bench: cannot build infer_bench (see $OUT/build.log)" >&2; exit 3; }
 cc -O2 -o "$OUT/peak" "$ROOT/bench/train/peak.c" $(pkg-config --cflags --libs openblas) || exit 3
 
