@@ -123,43 +123,47 @@ int fs_write_atomic(const char *path, const void *data, size_t n,
 	return rc;
 }
 
-int fs_write_rename(const char *tmp, const char *path, const void *data,
-		    size_t n, struct err *err)
+/* Write all 'n' bytes of 'data' to 'fd'; 0, or -1 with errno set. */
+static int write_all(int fd, const void *data, size_t n)
 {
 	const char *p = data;
-	int fd, rc = -1;
 	ssize_t w;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		err_set(err, ERR_IO, "cannot create '%s': %s", tmp, strerror(errno));
-		return -1;
-	}
 	while (n > 0) {
 		w = write(fd, p, n);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
-			break;
+			return -1;
 		p += w;
 		n -= (size_t)w;
 	}
-	if (n > 0 || fsync(fd) < 0) {
+	return 0;
+}
+
+int fs_write_rename(const char *tmp, const char *path, const void *data,
+		    size_t n, struct err *err)
+{
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd < 0) {
+		err_set(err, ERR_IO, "cannot create '%s': %s", tmp, strerror(errno));
+		return -1;
+	}
+	if (write_all(fd, data, n) < 0 || fsync(fd) < 0) {
 		err_set(err, ERR_IO, "cannot write '%s': %s", tmp, strerror(errno));
 		close(fd);
 		unlink(tmp);
-		goto out;
+		return -1;
 	}
 	close(fd);
 	if (rename(tmp, path) < 0) {
 		err_set(err, ERR_IO, "cannot rename '%s' to '%s': %s", tmp, path,
 			strerror(errno));
 		unlink(tmp);
-		goto out;
+		return -1;
 	}
-	rc = 0;
-out:
-	return rc;
+	return 0;
 }
 
 int fs_sync_dir(const char *path, struct err *err)
@@ -254,7 +258,17 @@ int fs_copy_tree(const char *from, const char *to, struct err *err)
 		if (stat(src, &sb) == 0 && S_ISDIR(sb.st_mode))
 			rc = fs_copy_tree(src, dst, err);
 		else if ((rc = fs_read_file(src, &buf, &n, err)) == 0) {
-			rc = fs_write_atomic(dst, buf, n, err);
+			int fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+			if (fd < 0 || write_all(fd, buf, n) < 0) {
+				err_set(err, ERR_IO, "cannot write '%s': %s", dst,
+					strerror(errno));
+				rc = -1;
+			}
+			if (fd >= 0 && close(fd) < 0 && rc == 0) {
+				err_set(err, ERR_IO, "cannot write '%s': %s", dst,
+					strerror(errno));
+				rc = -1;
+			}
 			free(buf);
 		}
 		free(src);

@@ -29,7 +29,8 @@ int fs_write_rename(const char *tmp, const char *path, const void *data,
 		    size_t n, struct err *err);
 
 /* cp -r: copy the tree 'from' (files and folders; symlinks are followed)
- * into 'to', made if missing, each file written with fs_write_atomic(). */
+ * into 'to', made if missing.  No fsync: it copies into a node's outputs,
+ * which the engine makes durable when it stores them. */
 int fs_copy_tree(const char *from, const char *to, struct err *err);
 
 /* fsync a folder so that a rename inside it is durable. */
